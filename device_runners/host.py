@@ -1,0 +1,185 @@
+"""Host runner: the LiteRT (ai-edge-litert) interpreter on this machine.
+
+Kernel back-ends:
+- `reference`: LiteRT's reference kernels, the same integer arithmetic as TensorFlow Lite Micro,
+  so host accuracy equals what the model scores on a microcontroller (accuracy-mode default);
+- `builtin`: LiteRT's optimized kernels, no delegate;
+- `xnnpack`: the default XNNPACK delegate (performance-mode default).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import numpy as np
+
+from device_runners.base import Inference, Runner, RunnerConfig
+from harness.errors import ModelError
+
+KERNELS = ("reference", "builtin", "xnnpack")
+
+
+def litert_version() -> str:
+    try:
+        return version("ai-edge-litert")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _resolver(kernels: str):
+    from ai_edge_litert.interpreter import OpResolverType
+
+    return {
+        "reference": OpResolverType.BUILTIN_REF,
+        "builtin": OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+        "xnnpack": OpResolverType.AUTO,
+    }[kernels]
+
+
+class LiteRTModel:
+    """A loaded interpreter plus the quantization that maps real values in and out of it."""
+
+    def __init__(self, path, kernels: str = "reference", threads: int | None = 1):
+        from ai_edge_litert.interpreter import Interpreter
+
+        if kernels not in KERNELS:
+            raise ModelError(None, f"unknown kernel back-end '{kernels}'", f"use one of {', '.join(KERNELS)}")
+        try:
+            self.interpreter = Interpreter(model_path=str(path), num_threads=threads,
+                                           experimental_op_resolver_type=_resolver(kernels))
+            self.interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelError(path, f"LiteRT cannot load this model ({first})",
+                             "the file is corrupt or truncated: re-download or re-convert it") from None
+        ins, outs = self.interpreter.get_input_details(), self.interpreter.get_output_details()
+        if len(ins) != 1 or len(outs) != 1:
+            raise ModelError(path, f"has {len(ins)} inputs and {len(outs)} outputs; MLPerf Tiny models have one of each",
+                             "export a single-input, single-output model")
+        self.input, self.output = ins[0], outs[0]
+        self.kernels, self.threads, self.path = kernels, threads, path
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(int(d) for d in self.input["shape"])
+
+    @property
+    def input_dtype(self) -> str:
+        return np.dtype(self.input["dtype"]).name
+
+    def quantize_input(self, real: np.ndarray) -> np.ndarray:
+        dtype = np.dtype(self.input["dtype"])
+        real = real.reshape(self.input_shape)
+        if dtype.kind == "f":
+            return real.astype(dtype)
+        scale, zero = self.input["quantization"]
+        if not scale:
+            raise ModelError(self.path, f"integer input ({dtype.name}) without quantization parameters",
+                             "convert the model with input quantization, or with a float input")
+        info = np.iinfo(dtype)
+        q = np.round(real.astype(np.float64) / scale) + zero
+        return np.clip(q, info.min, info.max).astype(dtype)
+
+    def dequantize_output(self, raw: np.ndarray) -> np.ndarray:
+        if np.dtype(raw.dtype).kind == "f":
+            return raw.astype(np.float32)
+        scale, zero = self.output["quantization"]
+        if not scale:
+            return raw.astype(np.float32)
+        return ((raw.astype(np.float32) - zero) * np.float32(scale)).astype(np.float32)
+
+    def set_input(self, tensor: np.ndarray) -> None:
+        self.interpreter.set_tensor(self.input["index"], tensor)
+
+    def get_output(self) -> np.ndarray:
+        return self.interpreter.get_tensor(self.output["index"])
+
+
+class HostSession:
+    def __init__(self, config: RunnerConfig):
+        if config.model is None:
+            raise ModelError(None, "the host runner needs a model", "pass --model or --models-dir")
+        wl = config.workload
+        self.workload = wl
+        self.kernels = config.kernels or HostRunner.default_kernels.get(config.mode, "xnnpack")
+        self.threads = config.threads if config.threads is not None else 1
+        self.model = LiteRTModel(config.model.path, self.kernels, self.threads)
+        in_size = int(np.prod(self.model.input_shape))
+        if in_size != wl.input_size:
+            raise ModelError(config.model.path,
+                             f"input {list(self.model.input_shape)} ({in_size} values) does not fit {wl.id}, "
+                             f"which feeds {list(wl.input_shape)} ({wl.input_size} values)",
+                             f"pass a model built for {wl.id}, or pick the workload this model was built for with --workload")
+        self._real_input: np.ndarray | None = None
+        self._cold = True
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "runner": "host",
+            "kernels": self.kernels,
+            "threads": self.threads,
+            "backend": f"ai-edge-litert {litert_version()}",
+            "device": platform.processor() or platform.machine(),
+            "model_input_dtype": self.model.input_dtype,
+        }
+
+    def load(self, data: bytes) -> None:
+        real = self.workload.decode(data)
+        self.model.set_input(self.model.quantize_input(real))
+        self._real_input = real
+
+    def infer(self, n: int, warmup: int) -> Inference:
+        if self._real_input is None:
+            raise RuntimeError("infer() before load()")
+        invoke = self.model.interpreter.invoke
+        clock = time.perf_counter_ns
+        first_ns = None
+        if self._cold:  # the first inference pays allocation/packing costs: report it apart
+            t0 = clock()
+            invoke()
+            first_ns = clock() - t0
+            self._cold = False
+        for _ in range(warmup):
+            invoke()
+        lat = [0] * n
+        start = clock()
+        for i in range(n):
+            t0 = clock()
+            invoke()
+            lat[i] = clock() - t0
+        end = clock()
+        output = self.model.dequantize_output(self.model.get_output())
+        results = self.workload.postprocess(self._real_input, output)
+        return Inference(results=results, n=n, warmup=warmup, elapsed_s=(end - start) / 1e9,
+                         latencies_ns=np.asarray(lat, dtype=np.int64), first_ns=first_ns)
+
+    def close(self) -> None:
+        self.model = None  # type: ignore[assignment]
+
+
+class HostRunner(Runner):
+    name = "host"
+    summary = "LiteRT interpreter on this machine (kernels: reference, builtin, xnnpack)"
+    needs_model = True
+    modes = ("performance", "accuracy")
+    kernels = KERNELS
+    default_kernels = {"accuracy": "reference", "performance": "xnnpack"}
+
+    @classmethod
+    def add_arguments(cls, group: argparse._ArgumentGroup) -> None:
+        pass  # --kernels and --threads are common options
+
+    @classmethod
+    def availability(cls) -> str | None:
+        try:
+            import ai_edge_litert.interpreter  # noqa: F401
+        except ImportError as exc:
+            return f"ai-edge-litert is not importable ({exc}); `pip install ai-edge-litert`"
+        return None
+
+    def open(self, config: RunnerConfig) -> HostSession:
+        return HostSession(config)

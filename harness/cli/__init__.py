@@ -1,0 +1,62 @@
+"""`tinyperf` command line: one module per sub-command, each with `register(subparsers)`.
+
+A sub-command module that is absent is simply not offered, so features land independently.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from harness.errors import TinyperfError
+
+#: sub-command modules under harness.cli, in `--help` order
+COMMANDS = ("run", "show", "compare", "list", "bench", "datasets", "fetch", "predict", "devices", "emulate", "quantize")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from harness import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="tinyperf",
+        description="Benchmark tiny ML models and hardware the MLPerf Tiny way: "
+        "latency, throughput, accuracy and energy, with full provenance.",
+        epilog="Start with `tinyperf run` (all four workloads on this machine). "
+        "`tinyperf <command> --help` explains each command.",
+    )
+    parser.add_argument("--version", action="version", version=f"tinyperf {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="<command>")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"harness.cli.{name}_cmd")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"harness.cli.{name}_cmd":
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args) or 0)
+    except TinyperfError as exc:
+        from harness.console import err_console
+
+        err_console.print(f"[bold red]error:[/] {exc.one_line()}", highlight=False, soft_wrap=True)
+        return 2
+    except KeyboardInterrupt:
+        from harness.console import err_console
+
+        err_console.print("[yellow]interrupted[/]")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
