@@ -1,0 +1,82 @@
+"""`tinyperf run`: benchmark workloads on a runner (default: all four, on this machine)."""
+
+from __future__ import annotations
+
+import argparse
+
+from device_runners.registry import available_runners
+from harness.console import console
+from harness.orchestrator import MODE_CHOICES, RunPlan, resume, start
+from harness.report import summary_table, warnings_of
+from workloads.catalog import WORKLOADS
+
+
+class DefaultsFormatter(argparse.HelpFormatter):
+    """Show defaults that exist; '(default: None)' tells a user nothing."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        h = action.help or ""
+        if action.default not in (None, argparse.SUPPRESS, False) and "%(default)" not in h:
+            h += " (default: %(default)s)"
+        return h
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "run", help="benchmark workloads (performance and accuracy) and write a run directory",
+        description="Benchmark MLPerf Tiny workloads. With no options: all four workloads on this machine's "
+        "LiteRT interpreter, performance mode (5 windows of >= 10 s, as the rules require) plus accuracy "
+        "mode wherever sample sets are found. Models come from --models-dir / TINYPERF_MODELS, the cache "
+        "(`tinyperf fetch models`), or else built-in reference architectures with synthetic weights.",
+        formatter_class=DefaultsFormatter)
+    what = p.add_argument_group("what to run")
+    what.add_argument("--workload", "-w", action="append", choices=list(WORKLOADS), metavar="ID",
+                      help=f"workload to run, repeatable ({', '.join(WORKLOADS)}); default: all")
+    what.add_argument("--mode", "-m", choices=MODE_CHOICES, default="all",
+                      help="performance (latency/throughput), accuracy (every sample), energy (serial runner "
+                      "with an energy monitor), or all = performance + accuracy")
+    what.add_argument("--runner", "-r", default="host", help="runner plugin (`tinyperf list runners`)")
+    what.add_argument("--min-window", type=float, default=10.0, metavar="S",
+                      help="minimum length of each performance window in seconds (the rules require 10)")
+    inputs = p.add_argument_group("models and data")
+    inputs.add_argument("--models-dir", metavar="DIR", help="folder of reference .tflite models (env TINYPERF_MODELS)")
+    inputs.add_argument("--data-dir", metavar="DIR",
+                        help="folder of EnergyRunner sets, one sub-folder per workload (env TINYPERF_DATA)")
+    inputs.add_argument("--model", metavar="FILE", help="benchmark this .tflite instead of the reference model")
+    host = p.add_argument_group("host execution")
+    host.add_argument("--kernels", choices=("reference", "builtin", "xnnpack"),
+                      help="LiteRT kernel back-end; default: reference for accuracy (= TFLite Micro "
+                      "arithmetic), xnnpack for performance")
+    host.add_argument("--threads", type=int, metavar="N", help="interpreter threads (default 1)")
+    out = p.add_argument_group("output")
+    out.add_argument("--out", "-o", metavar="DIR", help="parent folder of run directories (default results/, env TINYPERF_RESULTS)")
+    out.add_argument("--resume", metavar="RUN_DIR", help="finish an interrupted run without redoing finished samples")
+    for name, cls in available_runners().items():
+        if name == "host":
+            continue
+        try:
+            group = p.add_argument_group(f"{name} runner")
+            cls.add_arguments(group)
+        except Exception:  # a broken plugin must not break `tinyperf run`
+            continue
+    p.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    if args.resume:
+        run = resume(args.resume)
+    else:
+        runner_options = {}
+        for name, cls in available_runners().items():
+            if name == args.runner:
+                runner_options = {k: getattr(args, k) for k in cls.option_names() if hasattr(args, k)}
+        plan = RunPlan(workloads=args.workload or list(WORKLOADS), mode=args.mode, runner=args.runner,
+                       runner_options=runner_options, min_window=args.min_window, models_dir=args.models_dir,
+                       data_dir=args.data_dir, model=args.model, out=args.out, kernels=args.kernels,
+                       threads=args.threads, workloads_explicit=bool(args.workload))
+        run = start(plan)
+    console.print(summary_table(run))
+    for w in warnings_of(run):
+        console.print(f"[yellow]warning:[/] {w}", highlight=False)
+    console.print(f"results: [bold]{run.path}[/] (load with `harness.load_run('{run.path}')`)")
+    return 0 if run.complete else 1

@@ -1,0 +1,46 @@
+"""`tinyperf show`: print a run directory (complete or partial)."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.table import Table
+
+from harness.console import console
+from harness.report import summary_table, warnings_of
+from harness.results import load_run
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("show", help="print a run's summary, provenance and warnings",
+                       description="Print a run directory written by `tinyperf run`, even an interrupted one.")
+    p.add_argument("run_dir", help="run directory (e.g. results/20261125-150000_host_myhost)")
+    p.add_argument("--windows", action="store_true", help="also list the performance windows")
+    p.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    run = load_run(args.run_dir)
+    console.print(summary_table(run))
+    m = run.meta.get("machine", {})
+    console.print(f"[dim]machine: {m.get('hostname')} · {m.get('cpu')} · {m.get('os')} · Python {m.get('python')} · "
+                  f"tinyperf {m.get('harness_version')} · started {run.meta.get('created')}[/]", highlight=False)
+    for wl, info in run.meta.get("workloads", {}).items():
+        model = info.get("model") or {}
+        ds = info.get("dataset") or {}
+        console.print(f"[dim]{wl}: model {model.get('path', '(on device)')} sha256 {str(model.get('sha256'))[:16]} · "
+                      f"data {ds.get('path', 'synthetic inputs')}"
+                      f"{' sha256 ' + ds['sha256'][:16] if ds.get('sha256') else ''}[/]", highlight=False)
+    if args.windows and not run.windows.empty:
+        t = Table(title="performance windows")
+        cols = ["workload", "mode", "window", "file", "n", "elapsed_s", "throughput_ips", "lat_median_us"]
+        for c in cols:
+            t.add_column(c)
+        for _, r in run.windows.iterrows():
+            t.add_row(*(f"{r[c]:.4g}" if isinstance(r.get(c), float) else str(r.get(c)) for c in cols))
+        console.print(t)
+    for w in warnings_of(run):
+        console.print(f"[yellow]warning:[/] {w}", highlight=False)
+    if not run.complete:
+        console.print(f"[yellow]status {run.status}: continue with `tinyperf run --resume {run.path}`[/]")
+    return 0

@@ -1,0 +1,204 @@
+"""Built-in default models: the four reference architectures with synthetic weights.
+
+With no model anywhere, `tinyperf run` still benchmarks something meaningful for speed: the
+MLPerf Tiny architectures, randomly initialised and quantized to int8 with synthetic calibration
+data. They cannot score accuracy (untrained), so their rows say so.
+
+Building needs TensorFlow, which is slow to import and must never sit inside the process that
+times inferences. So the models are built once, all four together, by a separate process
+(`python -m harness.build_default_models --out DIR`) and cached. The build writes into a temporary
+folder beside the cache and moves each file in with an atomic rename, under a lock file: an
+interrupted build leaves no half-written model, and two runs at once do not corrupt the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import deque
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from harness import config
+from harness.console import console
+from harness.errors import ModelError
+from harness.models import ModelFile, check_tflite_file
+from workloads.spec import Workload
+
+RECIPE_VERSION = 1  # bump when the architectures, calibration or conversion change: forces a rebuild
+SEED = 20240601
+SOURCE = "default-architecture"
+NOTE = "architecture only, synthetic weights"
+BUILT_WORKLOADS = ("kws01", "vww01", "ic01", "ad01")
+BUILD_ESTIMATE_S = 40  # all four on 2 cores, TensorFlow import included (measured: see README)
+BUILD_TIMEOUT_S = 1800
+BUILDER_MODULE = "harness.build_default_models"
+
+
+def cache_folder() -> Path:
+    return config.cache_dir() / "default-models"
+
+
+def model_file_name(workload_id: str) -> str:
+    return f"{workload_id}_arch_int8.tflite"
+
+
+def sidecar_name(workload_id: str) -> str:
+    return f"{workload_id}_arch_int8.json"
+
+
+def read_sidecar(folder: Path, workload_id: str) -> dict[str, Any] | None:
+    """The build record of a cached model, or None when it is missing, stale or does not match."""
+    model = folder / model_file_name(workload_id)
+    try:
+        record = json.loads((folder / sidecar_name(workload_id)).read_text())
+        data = model.read_bytes()
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or record.get("recipe_version") != RECIPE_VERSION:
+        return None
+    if record.get("sha256") != hashlib.sha256(data).hexdigest():
+        return None  # a model from another build than its record (e.g. a rename in between)
+    return record
+
+
+def default_model(workload: Workload) -> ModelFile:
+    """The cached default model for `workload`, building all four first if needed."""
+    if workload.id not in BUILT_WORKLOADS:
+        raise ModelError(None, f"{workload.id} has no model and no built-in default architecture",
+                         "pass --model my.tflite or --models-dir with a model for this workload")
+    folder = cache_folder()
+    record = read_sidecar(folder, workload.id)
+    if record is None:
+        with _build_lock(folder) as exclusive:
+            record = read_sidecar(folder, workload.id)  # another run may have built it meanwhile
+            if record is None:
+                if exclusive:
+                    _remove_stale_builds(folder)
+                build_all(folder)
+                record = read_sidecar(folder, workload.id)
+        if record is None:
+            raise ModelError(folder / model_file_name(workload.id),
+                             "the default-model build finished but left no valid model",
+                             f"delete {folder} and run again; report a bug if it persists")
+    path = folder / model_file_name(workload.id)
+    check_tflite_file(path)
+    return ModelFile(path, SOURCE, note=NOTE, synthetic_weights=True, info=record)
+
+
+def build_all(folder: Path, on_line: Callable[[str], None] | None = None) -> float:
+    """Build all four defaults into `folder` in one TensorFlow subprocess; returns seconds taken.
+
+    Callers hold the build lock. Files land via atomic rename, model first, then its record; a
+    reader that sees a new model with an old record rejects it (sha256 mismatch) and waits on the lock.
+    """
+    if importlib.util.find_spec("tensorflow") is None:
+        raise ModelError(folder, "no model found and TensorFlow is not installed to build the default architectures",
+                         "pass --models-dir / set TINYPERF_MODELS, run `tinyperf fetch models`, "
+                         "or `pip install tensorflow tf-keras`")
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=folder))
+    started = time.monotonic()
+    try:
+        with console.status(f"building default models with TensorFlow (first run only, ~{BUILD_ESTIMATE_S} s)") as status:
+            def show(line: str) -> None:
+                status.update(f"building default models with TensorFlow (first run only, ~{BUILD_ESTIMATE_S} s): {line}")
+                if on_line:
+                    on_line(line)
+
+            _run_builder(tmp, show)
+        for workload_id in BUILT_WORKLOADS:  # check everything before publishing anything
+            if not (tmp / model_file_name(workload_id)).is_file() or not (tmp / sidecar_name(workload_id)).is_file():
+                raise ModelError(tmp, f"the default-model build did not write {workload_id}",
+                                 "run `python -m harness.build_default_models --out /tmp/x` to see why")
+        for workload_id in BUILT_WORKLOADS:
+            os.replace(tmp / model_file_name(workload_id), folder / model_file_name(workload_id))
+            os.replace(tmp / sidecar_name(workload_id), folder / sidecar_name(workload_id))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    elapsed = time.monotonic() - started
+    console.print(f"built the default models in {elapsed:.0f} s, cached in {folder}")
+    return elapsed
+
+
+def builder_command(out_dir: Path) -> list[str]:
+    return [sys.executable, "-m", BUILDER_MODULE, "--out", str(out_dir), "--seed", str(SEED)]
+
+
+def builder_env() -> dict[str, str]:
+    """Quiet, deterministic TensorFlow that finds this package even when it is not installed."""
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    env.update({
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "TF_USE_LEGACY_KERAS": "1",  # tf.lite's Keras converter works on the tf_keras (Keras 2) models
+        "TF_ENABLE_ONEDNN_OPTS": "0",  # bit-reproducible float math for calibration
+        "CUDA_VISIBLE_DEVICES": "",
+        "PYTHONHASHSEED": "0",
+        "PYTHONUNBUFFERED": "1",
+    })
+    return env
+
+
+def _spawn_builder(out_dir: Path, stderr) -> subprocess.Popen:
+    return subprocess.Popen(builder_command(out_dir), env=builder_env(), stdout=subprocess.PIPE,
+                            stderr=stderr, stdin=subprocess.DEVNULL, text=True, bufsize=1)
+
+
+def _run_builder(out_dir: Path, on_line: Callable[[str], None]) -> None:
+    """Run the TensorFlow build process, relaying its progress lines; errors name its last words."""
+    with tempfile.TemporaryFile("w+") as stderr:
+        proc = _spawn_builder(out_dir, stderr)
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                if line.strip():
+                    on_line(line.strip())
+            rc = proc.wait(timeout=BUILD_TIMEOUT_S)
+        except BaseException:  # Ctrl-C or timeout: never leave a builder running behind us
+            proc.kill()
+            proc.wait()
+            raise
+        if rc != 0:
+            stderr.seek(0)
+            tail = [ln.strip() for ln in deque(stderr, maxlen=40) if ln.strip()]
+            why = tail[-1] if tail else f"exit status {rc}"
+            raise ModelError(out_dir, f"building the default models failed ({why})",
+                             "run `python -m harness.build_default_models --out /tmp/x` to see the full error, "
+                             "or pass --models-dir with real models")
+
+
+def _remove_stale_builds(folder: Path) -> None:
+    """Leftovers of builds whose parent was killed outright (we hold the lock: none is running)."""
+    for stale in folder.glob(".build-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+@contextmanager
+def _build_lock(folder: Path) -> Iterator[bool]:
+    """One builder per cache folder across processes; yields whether the lock is exclusive.
+
+    POSIX flock; where it does not exist (Windows) two builds may run at once, yet each file still
+    appears whole thanks to os.replace.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:
+        yield False
+        return
+    with open(folder / ".build.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
