@@ -10,8 +10,13 @@ Kernel back-ends:
 from __future__ import annotations
 
 import argparse
+import os
 import platform
+import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -28,6 +33,24 @@ def litert_version() -> str:
         return version("ai-edge-litert")
     except PackageNotFoundError:
         return "unknown"
+
+
+@contextmanager
+def _native_stderr_filtered() -> Iterator[None]:
+    """Drop LiteRT's 'INFO: Created ... delegate' chatter (no env switch silences it); keep the rest."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            for line in tmp.read().decode(errors="replace").splitlines():
+                if not line.startswith("INFO: Created TensorFlow Lite"):
+                    print(line, file=sys.stderr)
 
 
 def _resolver(kernels: str):
@@ -49,9 +72,10 @@ class LiteRTModel:
         if kernels not in KERNELS:
             raise ModelError(None, f"unknown kernel back-end '{kernels}'", f"use one of {', '.join(KERNELS)}")
         try:
-            self.interpreter = Interpreter(model_path=str(path), num_threads=threads,
-                                           experimental_op_resolver_type=_resolver(kernels))
-            self.interpreter.allocate_tensors()
+            with _native_stderr_filtered():
+                self.interpreter = Interpreter(model_path=str(path), num_threads=threads,
+                                               experimental_op_resolver_type=_resolver(kernels))
+                self.interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelError(path, f"LiteRT cannot load this model ({first})",

@@ -106,6 +106,19 @@ def dataset_for(plan: RunPlan, workload: Workload) -> Dataset | None:
     return Dataset.open(workload, folder)
 
 
+def resolve_inputs(plan: RunPlan, runner_cls: type[Runner]) -> dict[str, tuple[ModelFile | None, Dataset | None]]:
+    """Find and validate every model and sample set before anything is measured or written."""
+    out: dict[str, tuple[ModelFile | None, Dataset | None]] = {}
+    for wl_id in plan.workloads:
+        wl = get_workload(wl_id)
+        model = model_for(plan, wl) if runner_cls.needs_model else None
+        out[wl_id] = (model, dataset_for(plan, wl))
+    if plan.mode == "accuracy" and all(ds is None for _, ds in out.values()):
+        raise DatasetError(config.data_dir(plan.data_dir), "no sample set found for "
+                           + ", ".join(plan.workloads), "point --data-dir at a folder holding <workload>/y_labels.csv")
+    return out
+
+
 @contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
     """SIGTERM (a kill, a CI timeout) ends the run as cleanly as Ctrl-C does."""
@@ -129,11 +142,13 @@ def _progress() -> Progress:
 
 
 class Orchestrator:
-    def __init__(self, plan: RunPlan, writer: RunWriter, records: list[dict[str, Any]] | None = None):
+    def __init__(self, plan: RunPlan, writer: RunWriter, records: list[dict[str, Any]] | None = None,
+                 resolved: dict[str, tuple[ModelFile | None, Dataset | None]] | None = None):
         self.plan = plan
         self.writer = writer
         self.records = records or []
         self.runner_cls = get_runner(plan.runner)
+        self.resolved = resolved if resolved is not None else resolve_inputs(plan, self.runner_cls)
 
     # -- what earlier (interrupted) attempts finished --------------------------------------------
     def _done_samples(self, wl: str) -> set[tuple[str, int]]:
@@ -164,8 +179,7 @@ class Orchestrator:
                                "resume only with the same files, or start a new run")
 
     def prepare(self, workload: Workload) -> tuple[ModelFile | None, Dataset | None]:
-        model = model_for(self.plan, workload) if self.runner_cls.needs_model else None
-        dataset = dataset_for(self.plan, workload)
+        model, dataset = self.resolved[workload.id]
         model_meta = None
         if model is not None:
             model_meta = {"name": model.name, "path": str(model.path), "sha256": model.sha256, "size": model.size,
@@ -274,10 +288,11 @@ def start(plan: RunPlan) -> Run:
         plan.models_dir = str(Path(plan.models_dir).resolve())
     if plan.model:
         plan.model = str(Path(plan.model).resolve())
+    resolved = resolve_inputs(plan, runner_cls)
     meta = {"config": asdict(plan), "machine": machine_metadata()}
     writer = RunWriter.create(config.results_dir(plan.out), run_name(plan), meta)
     console.print(f"run directory: [bold]{writer.dir}[/]")
-    return Orchestrator(plan, writer).execute()
+    return Orchestrator(plan, writer, resolved=resolved).execute()
 
 
 def resume(directory: str | Path) -> Run:

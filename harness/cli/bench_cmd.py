@@ -1,0 +1,50 @@
+"""`tinyperf bench`: measure the harness itself."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.table import Table
+
+from harness.console import console
+from harness.errors import TinyperfError
+from harness.models import resolve_model
+from workloads.catalog import WORKLOADS, get_workload
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="measure the harness's own overhead",
+                       description="Compare the harness's timed inference window with a bare LiteRT invoke() "
+                       "loop on the same interpreter, interleaved, and report the ratio (target: within 10 %%).")
+    p.add_argument("what", choices=("overhead",))
+    p.add_argument("--workload", "-w", action="append", choices=list(WORKLOADS), help="default: ad01 (the fastest model)")
+    p.add_argument("--models-dir", metavar="DIR")
+    p.add_argument("--data-dir", metavar="DIR", help="take the first performance sample from here (else synthetic)")
+    p.add_argument("--kernels", default="xnnpack", choices=("reference", "builtin", "xnnpack"))
+    p.add_argument("-n", type=int, default=20000, help="inferences per repeat")
+    p.add_argument("--repeats", type=int, default=7)
+    p.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from harness.bench import measure_overhead
+    from harness.orchestrator import RunPlan, dataset_for, synthetic_items
+
+    t = Table(title=f"harness overhead ({args.kernels} kernels, 1 thread)")
+    for c in ("workload", "bare invoke() us/inf", "harness us/inf", "ratio", "within 10 %"):
+        t.add_column(c, justify="right")
+    worst = 0.0
+    for wl_id in args.workload or ["ad01"]:
+        wl = get_workload(wl_id)
+        model = resolve_model(wl, None, args.models_dir)
+        ds = dataset_for(RunPlan(workloads=[wl_id], data_dir=args.data_dir), wl) if args.data_dir else None
+        item = ds.performance_items(1)[0] if ds else synthetic_items(wl, 1)[0]
+        with console.status(f"measuring {wl_id} ({args.repeats} x {args.n} inferences each way)"):
+            r = measure_overhead(wl, model.path, item.data, args.kernels, args.n, args.repeats)
+        worst = max(worst, r.ratio)
+        t.add_row(wl_id, f"{r.bare_us:.3f}", f"{r.harness_us:.3f}", f"{r.ratio:.3f}",
+                  "[green]yes[/]" if r.ratio <= 1.10 else "[red]no[/]")
+    console.print(t)
+    if worst > 1.10:
+        raise TinyperfError(None, f"harness overhead {worst - 1:.1%} exceeds 10 %", "see the table above")
+    return 0

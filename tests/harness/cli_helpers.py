@@ -1,0 +1,22 @@
+"""Run the real `tinyperf` console script, as a user would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+TINYPERF = ["python", "-m", "harness.cli"]
+
+
+def tinyperf(*args: str | Path, cwd: Path | None = None, timeout: float = 600, env: dict | None = None
+             ) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
+    return subprocess.run([*TINYPERF, *map(str, args)], capture_output=True, text=True, cwd=cwd,
+                          timeout=timeout, env=full_env)
+
+
+def only_run_dir(out: Path) -> Path:
+    dirs = [d for d in out.iterdir() if d.is_dir()]
+    assert len(dirs) == 1, dirs
+    return dirs[0]

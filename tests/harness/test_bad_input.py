@@ -1,0 +1,96 @@
+"""Every bad input ends in one clear line (file, problem, fix) and no traceback."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.harness.cli_helpers import tinyperf
+
+
+def _assert_one_clear_line(r, *needles: str) -> None:
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "Traceback" not in r.stderr and "Traceback" not in r.stdout
+    err = " ".join(r.stderr.split())  # rich may wrap long lines
+    assert err.startswith("error: "), r.stderr
+    assert "Fix:" in err or "fix" in err.lower()
+    for n in needles:
+        assert n in err, (n, err)
+
+
+def _kws_subset(data_dir: Path, dst: Path, n: int = 3) -> Path:
+    d = dst / "kws01"
+    d.mkdir(parents=True)
+    rows = (data_dir / "kws01" / "y_labels.csv").read_text().splitlines()[:n]
+    for row in rows:
+        shutil.copy(data_dir / "kws01" / row.split(",")[0], d)
+    (d / "y_labels.csv").write_text("\n".join(rows) + "\n")
+    return d
+
+
+def test_missing_model(tmp_path: Path) -> None:
+    r = tinyperf("run", "--model", tmp_path / "nope.tflite", "--workload", "kws01", "--out", tmp_path / "o")
+    _assert_one_clear_line(r, "nope.tflite", "does not exist")
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())  # nothing half-made
+
+
+def test_missing_reference_model_in_models_dir(tmp_path: Path) -> None:
+    (tmp_path / "models").mkdir()
+    r = tinyperf("run", "--workload", "kws01", "--models-dir", tmp_path / "models", "--out", tmp_path / "o")
+    _assert_one_clear_line(r, "kws_ref_model.tflite", "reference model not found", "tinyperf fetch models")
+
+
+def test_corrupt_and_truncated_models(models_dir: Path, tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.tflite"
+    garbage.write_bytes(b"\x00" * 4000)
+    _assert_one_clear_line(tinyperf("run", "--model", garbage, "--workload", "kws01", "--out", tmp_path),
+                           "garbage.tflite", "TFL3")
+    cut = tmp_path / "cut.tflite"
+    cut.write_bytes((models_dir / "kws_ref_model.tflite").read_bytes()[:20000])
+    _assert_one_clear_line(tinyperf("run", "--model", cut, "--workload", "kws01", "--out", tmp_path),
+                           "cut.tflite", "corrupt or truncated")
+
+
+def test_model_input_does_not_fit_workload(models_dir: Path, tmp_path: Path) -> None:
+    r = tinyperf("run", "--model", models_dir / "kws_ref_model.tflite", "--workload", "ic01", "--out", tmp_path,
+                 "--min-window", "0.1")
+    _assert_one_clear_line(r, "kws_ref_model.tflite", "does not fit ic01", "--workload")
+
+
+def test_bin_of_wrong_size(models_dir: Path, data_dir: Path, tmp_path: Path) -> None:
+    d = _kws_subset(data_dir, tmp_path / "data")
+    victim = sorted(d.glob("*.bin"))[0]
+    victim.write_bytes(victim.read_bytes()[:300])
+    r = tinyperf("run", "--workload", "kws01", "--mode", "accuracy", "--models-dir", models_dir,
+                 "--data-dir", tmp_path / "data", "--out", tmp_path / "o")
+    _assert_one_clear_line(r, victim.name, "is 300 bytes", "490 bytes")
+
+
+@pytest.mark.parametrize("row, needle", [("missing_file.bin,12,3", "names 'missing_file.bin'"),
+                                         ("tst_000000_Stop_7.bin,12", "has 2 field(s)")])
+def test_bad_label_rows(models_dir: Path, data_dir: Path, tmp_path: Path, row: str, needle: str) -> None:
+    d = _kws_subset(data_dir, tmp_path / "data")
+    (d / "y_labels.csv").write_text((d / "y_labels.csv").read_text() + row + "\n")
+    r = tinyperf("run", "--workload", "kws01", "--mode", "accuracy", "--models-dir", models_dir,
+                 "--data-dir", tmp_path / "data", "--out", tmp_path / "o")
+    _assert_one_clear_line(r, "y_labels.csv:4", needle)
+
+
+def test_unwritable_output_directory(models_dir: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    r = tinyperf("run", "--workload", "ad01", "--mode", "performance", "--models-dir", models_dir,
+                 "--min-window", "0.1", "--out", blocker / "results")
+    _assert_one_clear_line(r, "a-file", "cannot write results here", "--out")
+
+
+def test_accuracy_without_data(models_dir: Path, tmp_path: Path) -> None:
+    r = tinyperf("run", "--mode", "accuracy", "--models-dir", models_dir, "--out", tmp_path)
+    _assert_one_clear_line(r, "accuracy mode needs sample sets", "--data-dir")
+
+
+def test_unknown_workload_and_runner(tmp_path: Path) -> None:
+    r = tinyperf("run", "--runner", "warp-drive", "--out", tmp_path)
+    _assert_one_clear_line(r, "no runner named 'warp-drive'")

@@ -1,0 +1,45 @@
+"""Performance mode by the MLPerf Tiny rules: 5 windows of at least --min-window seconds."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from harness import load_run
+from tests.harness.cli_helpers import only_run_dir, tinyperf
+
+CHECKER_THROUGHPUT = re.compile(r"^Median throughput is (\d+\.\d+) inf\./sec\.$")
+
+
+def test_kws01_performance_windows_and_checker_line(models_dir: Path, data_dir: Path, tmp_path: Path) -> None:
+    r = tinyperf("run", "--mode", "performance", "--workload", "kws01", "--models-dir", models_dir,
+                 "--data-dir", data_dir, "--min-window", "1", "--out", tmp_path)
+    assert r.returncode == 0, r.stderr
+    run = load_run(only_run_dir(tmp_path))
+    w = run.windows
+    assert len(w) == 5 and (w["elapsed_s"] >= 1.0).all()
+    assert list(w["file"]) == [s.split(",")[0] for s in (data_dir / "kws01" / "y_labels.csv").read_text().splitlines()[:5]]
+    s = run.summary.iloc[0]
+    assert s["mode"] == "performance" and s["kernels"] == "xnnpack" and s["windows"] == 5
+    assert np.isclose(s["throughput_ips"], np.median(w["throughput_ips"]))
+    assert np.isclose(s["latency_ms"], 1000.0 / s["throughput_ips"])
+    assert s["lat_median_us"] > 0 and s["lat_p99_us"] >= s["lat_p90_us"] >= s["lat_median_us"] >= s["lat_min_us"]
+    assert s["cold_first_us"] > 0  # the first inference is reported apart
+    assert not s["valid"] and "below the rules' 10 s" in s["invalid_reason"]  # flagged, not hidden
+    line = (run.path / "kws01" / "results.txt").read_text().strip()
+    m = CHECKER_THROUGHPUT.match(line)
+    assert m and np.isclose(float(m.group(1)), s["throughput_ips"], rtol=1e-6)
+    assert "not a valid MLPerf Tiny result" in r.stdout
+
+
+def test_user_model_picks_its_workload_and_threads_are_recorded(models_dir: Path, data_dir: Path, tmp_path: Path) -> None:
+    r = tinyperf("run", "--model", models_dir / "pretrainedResnet.tflite", "--data-dir", data_dir,
+                 "--min-window", "0.2", "--threads", "2", "--kernels", "builtin", "--out", tmp_path)
+    assert r.returncode == 0, r.stderr
+    run = load_run(only_run_dir(tmp_path))
+    s = run.summary.set_index("mode")
+    assert set(s["workload"]) == {"ic01"}
+    assert s.loc["accuracy", "model_source"] == "user" and s.loc["accuracy", "threads"] == 2
+    assert s.loc["accuracy", "kernels"] == "builtin" and s.loc["accuracy", "top1_pct"] > 80
