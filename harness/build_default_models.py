@@ -12,10 +12,12 @@ What is built (layer for layer the MLPerf Tiny reference Keras models, Keras 2 A
   shortcuts), average pool 8x8, dense 10 softmax;
 - ad01 autoencoder: dense 640-128-128-128-128-8-128-128-128-128-640, BN+ReLU after each hidden layer.
 
-Weights are randomly initialised (untrained) with the reference layers' initializers; BatchNorm
-stays at its initial state. Full-integer quantization with int8 input and output, calibrated on
-synthetic data drawn over each workload's real input range (see `calibration_inputs`). Deterministic:
-fixed seeds, oneDNN off (the parent sets the environment).
+Weights are randomly initialised (untrained) with the reference layers' initializers, and the
+BatchNorm statistics and dense biases are drawn at random too (see `randomize_statistics`), so that folded biases are
+non-zero as in a trained model. Full-integer quantization with int8 input and output, per-channel
+for convolutions and per-tensor for dense layers (as in the reference files), calibrated on
+synthetic data drawn over each workload's real input range (see `calibration_inputs`).
+Deterministic: fixed seeds, oneDNN off (the parent sets the environment).
 """
 
 from __future__ import annotations
@@ -150,6 +152,38 @@ def calibration_inputs(workload: Workload, rng: np.random.Generator, n: int = CA
     return np.concatenate([workload.decode(row.tobytes()) for row in stored]).astype(np.float32)
 
 
+def calibration_description(workload: Workload, samples: np.ndarray) -> dict[str, Any]:
+    """What the calibration data was, for the model's provenance record."""
+    stored = np.dtype(workload.encoding.dtype)
+    if stored.kind in "iu":
+        info = np.iinfo(stored)
+        drawn = f"{stored.name} uniform over {info.min}..{info.max}"
+    else:
+        drawn = "float32 uniform over {:.2f}..{:.2f}".format(*FLOAT_INPUT_RANGES[workload.id])
+    return {"samples": len(samples), "stored_values": drawn,
+            "decoded_with": "the workload's InputEncoding (as the harness decodes .bin samples)",
+            "real_min": float(samples.min()), "real_max": float(samples.max())}
+
+
+def randomize_statistics(model: Any, rng: np.random.Generator) -> None:
+    """Trained-looking BatchNorm state and dense biases instead of the identity/zeros they start as.
+
+    With the initial state (mean 0, variance 1, gamma 1, beta 0, zero biases) every folded bias is
+    exactly zero, and the converter then drops the bias tensors of dense layers: the file would not
+    have the reference's tensors. Gains stay near 1 so activations keep their scale through deep stacks.
+    """
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if kind == "BatchNormalization":
+            n = layer.get_weights()[0].shape[0]
+            gamma, beta = rng.uniform(0.8, 1.2, n), rng.normal(0.0, 0.1, n)
+            mean, var = rng.normal(0.0, 0.1, n), rng.uniform(0.8, 1.2, n)
+            layer.set_weights([w.astype(np.float32) for w in (gamma, beta, mean, var)])
+        elif kind == "Dense" and layer.use_bias:
+            kernel, bias = layer.get_weights()
+            layer.set_weights([kernel, rng.normal(0.0, 0.1, bias.shape).astype(np.float32)])
+
+
 def fit_output_range(model: Any, samples: np.ndarray, target: tuple[float, float]) -> None:
     """Rescale the last (linear) layer so its outputs on `samples` span exactly `target`."""
     out = model.predict(samples, verbose=0)
@@ -173,6 +207,8 @@ def convert_int8(tf, model: Any, samples: np.ndarray) -> bytes:
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
+    # per-tensor dense weights as in the reference files (and older TFLite Micro kernels)
+    converter._experimental_disable_per_channel_quantization_for_dense_layers = True
     return converter.convert()
 
 
@@ -203,7 +239,9 @@ def build_one(tf, keras, workload: Workload, out_dir: Path, seed: int) -> dict[s
     started = time.monotonic()
     keras.utils.set_random_seed(seed)  # per model: each file depends only on its recipe and the seed
     model = ARCHITECTURES[workload.id](keras)
-    samples = calibration_inputs(workload, np.random.default_rng(seed))
+    rng = np.random.default_rng(seed)
+    randomize_statistics(model, rng)
+    samples = calibration_inputs(workload, rng)
     if workload.id in OUTPUT_RANGES:
         fit_output_range(model, samples, OUTPUT_RANGES[workload.id])
     flatbuffer = convert_int8(tf, model, samples)
@@ -218,12 +256,11 @@ def build_one(tf, keras, workload: Workload, out_dir: Path, seed: int) -> dict[s
         "architecture": workload.architecture,
         "keras_model": model.name,
         "note": NOTE,
-        "weights": "untrained: randomly initialised with the reference layers' initializers",
+        "weights": "untrained: randomly initialised with the reference layers' initializers, random BatchNorm statistics and dense biases",
         "recipe_version": RECIPE_VERSION,
         "seed": seed,
         "parameters": int(model.count_params()),
-        "calibration": {"samples": len(samples), "source": calibration_inputs.__doc__.split("\n")[0],
-                        "real_min": float(samples.min()), "real_max": float(samples.max())},
+        "calibration": calibration_description(workload, samples),
         "io": io,
         "size_bytes": len(flatbuffer),
         "sha256": hashlib.sha256(flatbuffer).hexdigest(),
