@@ -126,7 +126,8 @@ class DatasetSource:
     workload: str
     archive: Resource
     members: tuple[str, ...] = ()  # archive path prefixes to extract; empty = everything
-    indices: tuple[Resource, ...] = ()  # official selections fetched alongside the archive
+    indices: tuple[Resource, ...] = ()  # official selection fetched alongside (the builder's `indices`)
+    subset: str = "all"  # the builder's `subset` (ad01: "mlperf" = the recordings of the official set)
     description: str = ""
 
 
@@ -135,7 +136,7 @@ DATASETS: dict[str, DatasetSource] = {
         name="cifar10", workload="ic01", archive=CIFAR10_ARCHIVE,
         members=("cifar-10-batches-py/test_batch", "cifar-10-batches-py/batches.meta"),
         indices=(IC01_PERF_INDICES,),
-        description="CIFAR-10 python batches (test batch) -> ic01",
+        description="CIFAR-10 python batches (test batch) -> ic01 (official class-balanced 200)",
     ),
     "speech-commands": DatasetSource(
         name="speech-commands", workload="kws01", archive=SPEECH_COMMANDS_TEST_ARCHIVE,
@@ -143,8 +144,8 @@ DATASETS: dict[str, DatasetSource] = {
     ),
     "toycar": DatasetSource(
         name="toycar", workload="ad01", archive=TOYCAR_DEV_ARCHIVE,
-        members=("ToyCar/test/",),
-        description="DCASE 2020 task 2 ToyCar development data (test split) -> ad01",
+        members=("ToyCar/test/",), subset="mlperf",
+        description="DCASE 2020 task 2 ToyCar development data (test split) -> ad01 (official recordings)",
     ),
 }
 

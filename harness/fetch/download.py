@@ -211,12 +211,25 @@ def fetch(resource: Resource, folder: Path, *, mirror: str | None = None, offlin
 
 
 @contextlib.contextmanager
+def shared_progress() -> Iterator[Progress]:
+    """One progress display for several fetches, shown only once something is downloaded."""
+    bar = download_progress()
+    try:
+        yield bar
+    finally:
+        if bar.live.is_started:
+            bar.stop()
+
+
+@contextlib.contextmanager
 def _progress(progress: Progress | None) -> Iterator[Progress]:
-    if progress is not None:
-        yield progress
+    if progress is None:
+        with download_progress() as own:
+            yield own
         return
-    with download_progress() as own:
-        yield own
+    if not progress.live.is_started:
+        progress.start()
+    yield progress
 
 
 def _download(resource: Resource, url: str, dest: Path, bar: Progress) -> tuple[str, str, int]:
@@ -261,9 +274,10 @@ def _stream(resource: Resource, url: str, out, bar: Progress, dest: Path) -> tup
         task = bar.add_task(resource.name, total=total)
         sha, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
         got = 0
+        read = getattr(response, "read1", response.read)  # read1: whatever has arrived, so progress moves
         try:
             while True:
-                block = response.read(CHUNK_BYTES)
+                block = read(CHUNK_BYTES)
                 if not block:
                     break
                 got += len(block)
