@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -24,6 +23,7 @@ import numpy as np
 
 from device_runners.base import Inference, Runner, RunnerConfig
 from harness.errors import ModelError
+from harness.provenance import cpu_model
 
 KERNELS = ("reference", "builtin", "xnnpack")
 
@@ -147,7 +147,7 @@ class HostSession:
             "kernels": self.kernels,
             "threads": self.threads,
             "backend": f"ai-edge-litert {litert_version()}",
-            "device": platform.processor() or platform.machine(),
+            "device": cpu_model(),
             "model_input_dtype": self.model.input_dtype,
         }
 
