@@ -2,6 +2,7 @@
 
 Run as its own process (`python -m harness.build_default_models --out DIR`): it imports TensorFlow,
 which the benchmarking process never does. harness.default_models starts it and caches the result.
+Progress goes to stdout, one line each: `step: ...` (transient) or `done: ...` (a finished model).
 
 What is built (layer for layer the MLPerf Tiny reference Keras models, Keras 2 API via tf_keras):
 - kws01 DS-CNN small: conv 64 10x4/2, 4 x (depthwise 3x3 + pointwise 64), BN+ReLU after each,
@@ -285,20 +286,20 @@ def main(argv: list[str] | None = None) -> int:
     for key, value in (("TF_CPP_MIN_LOG_LEVEL", "2"), ("TF_USE_LEGACY_KERAS", "1"), ("TF_ENABLE_ONEDNN_OPTS", "0")):
         os.environ.setdefault(key, value)  # must precede the TensorFlow import
     started = time.monotonic()
-    print("importing TensorFlow", flush=True)
+    print("step: TensorFlow", flush=True)
     import tensorflow as tf
     import tf_keras as keras
 
     tf.get_logger().setLevel("ERROR")
-    print(f"TensorFlow {tf.__version__} ready ({time.monotonic() - started:.1f} s)", flush=True)
+    print(f"done: TensorFlow {tf.__version__} imported ({time.monotonic() - started:.1f} s)", flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
     for workload_id in args.workload or BUILT_WORKLOADS:
         workload = get_workload(workload_id)
-        print(f"{workload_id}: building {workload.architecture}", flush=True)
+        print(f"step: {workload_id}", flush=True)
         record = build_one(tf, keras, workload, args.out, args.seed)
-        print(f"{workload_id}: {record['parameters']:,} parameters, {record['size_bytes']:,} B int8, "
-              f"{record['build_seconds']:.1f} s", flush=True)
-    print(f"done in {time.monotonic() - started:.1f} s", flush=True)
+        print(f"done: {workload_id} {workload.architecture}: {record['parameters']:,} parameters, "
+              f"{record['size_bytes']:,} B int8 ({record['build_seconds']:.1f} s)", flush=True)
+    print(f"step: all built in {time.monotonic() - started:.1f} s", flush=True)
     return 0
 
 

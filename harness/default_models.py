@@ -27,6 +27,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from rich.markup import escape
+
 from harness import config
 from harness.console import console
 from harness.errors import ModelError
@@ -78,6 +80,14 @@ def default_model(workload: Workload) -> ModelFile:
     folder = cache_folder()
     record = read_sidecar(folder, workload.id)
     if record is None:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ModelError(folder, f"cannot create the default-model cache ({exc.strerror or exc})",
+                             "set TINYPERF_CACHE to a writable folder, or pass --models-dir") from None
+        if not os.access(folder, os.W_OK):
+            raise ModelError(folder, "the default-model cache is not writable",
+                             "set TINYPERF_CACHE to a writable folder, or pass --models-dir")
         with _build_lock(folder) as exclusive:
             record = read_sidecar(folder, workload.id)  # another run may have built it meanwhile
             if record is None:
@@ -100,17 +110,24 @@ def build_all(folder: Path, on_line: Callable[[str], None] | None = None) -> flo
     Callers hold the build lock. Files land via atomic rename, model first, then its record; a
     reader that sees a new model with an old record rejects it (sha256 mismatch) and waits on the lock.
     """
-    if importlib.util.find_spec("tensorflow") is None:
-        raise ModelError(folder, "no model found and TensorFlow is not installed to build the default architectures",
+    missing = missing_build_packages()
+    if missing:
+        raise ModelError(folder, f"no model found, and {' and '.join(missing)} (needed to build the default "
+                                 "architectures) is not installed",
                          "pass --models-dir / set TINYPERF_MODELS, run `tinyperf fetch models`, "
                          "or `pip install tensorflow tf-keras`")
     folder.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=folder))
     started = time.monotonic()
     try:
-        with console.status(f"building default models with TensorFlow (first run only, ~{BUILD_ESTIMATE_S} s)") as status:
+        title = f"building default models with TensorFlow (first run only, ~{BUILD_ESTIMATE_S} s)"
+        with console.status(title) as status:
             def show(line: str) -> None:
-                status.update(f"building default models with TensorFlow (first run only, ~{BUILD_ESTIMATE_S} s): {line}")
+                kind, _, text = line.partition(": ")
+                if kind == "done":
+                    console.print(f"  {text}", style="dim", highlight=False, markup=False)
+                else:
+                    status.update(f"{escape(f'[{text}]')} {title}" if kind == "step" else title)
                 if on_line:
                     on_line(line)
 
@@ -127,6 +144,11 @@ def build_all(folder: Path, on_line: Callable[[str], None] | None = None) -> flo
     elapsed = time.monotonic() - started
     console.print(f"built the default models in {elapsed:.0f} s, cached in {folder}")
     return elapsed
+
+
+def missing_build_packages() -> list[str]:
+    """Build-time packages that are absent (found without importing them)."""
+    return [name for name in ("tensorflow", "tf_keras") if importlib.util.find_spec(name) is None]
 
 
 def builder_command(out_dir: Path) -> list[str]:

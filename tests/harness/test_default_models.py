@@ -256,6 +256,26 @@ def test_stale_record_triggers_a_rebuild_check(defaults: dict[str, ModelFile], t
     assert dm.read_sidecar(folder, "ad01") is None
 
 
+def test_without_tensorflow_the_error_says_what_to_do(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("TINYPERF_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(dm, "missing_build_packages", lambda: ["tensorflow"])
+    with pytest.raises(ModelError) as exc:
+        dm.default_model(WORKLOADS["kws01"])
+    line = exc.value.one_line()
+    assert "tensorflow" in line and "--models-dir" in line and "pip install tensorflow tf-keras" in line
+    assert not list((tmp_path / "cache" / "default-models").glob("*.tflite"))
+
+
+def test_unwritable_cache_is_a_clear_error(tmp_path: Path, monkeypatch) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("TINYPERF_CACHE", str(blocker / "cache"))  # cannot be created, even by root
+    with pytest.raises(ModelError) as exc:
+        dm.default_model(WORKLOADS["kws01"])
+    assert "cannot create the default-model cache" in exc.value.one_line()
+    assert "TINYPERF_CACHE to a writable folder" in exc.value.one_line()
+
+
 def test_unknown_workload_has_no_default() -> None:
     from dataclasses import replace
 
