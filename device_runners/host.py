@@ -66,7 +66,7 @@ def _resolver(kernels: str):
 class LiteRTModel:
     """A loaded interpreter plus the quantization that maps real values in and out of it."""
 
-    def __init__(self, path, kernels: str = "reference", threads: int | None = 1):
+    def __init__(self, path, kernels: str = "reference", threads: int | None = 1, delegates: list | None = None):
         from ai_edge_litert.interpreter import Interpreter
 
         if kernels not in KERNELS:
@@ -74,6 +74,7 @@ class LiteRTModel:
         try:
             with _native_stderr_filtered():
                 self.interpreter = Interpreter(model_path=str(path), num_threads=threads,
+                                               experimental_delegates=delegates,
                                                experimental_op_resolver_type=_resolver(kernels))
                 self.interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
@@ -124,14 +125,16 @@ class LiteRTModel:
 
 
 class HostSession:
-    def __init__(self, config: RunnerConfig):
+    runner_name = "host"
+
+    def __init__(self, config: RunnerConfig, delegates: list | None = None):
         if config.model is None:
             raise ModelError(None, "the host runner needs a model", "pass --model or --models-dir")
         wl = config.workload
         self.workload = wl
         self.kernels = config.kernels or HostRunner.default_kernels.get(config.mode, "xnnpack")
         self.threads = config.threads if config.threads is not None else 1
-        self.model = LiteRTModel(config.model.path, self.kernels, self.threads)
+        self.model = LiteRTModel(config.model.path, self.kernels, self.threads, delegates)
         in_size = int(np.prod(self.model.input_shape))
         if in_size != wl.input_size:
             raise ModelError(config.model.path,
@@ -143,7 +146,7 @@ class HostSession:
 
     def describe(self) -> dict[str, Any]:
         return {
-            "runner": "host",
+            "runner": self.runner_name,
             "kernels": self.kernels,
             "threads": self.threads,
             "backend": f"ai-edge-litert {litert_version()}",
