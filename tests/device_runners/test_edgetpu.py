@@ -20,6 +20,7 @@ def test_registered_and_says_why_it_cannot_run_here() -> None:
     assert reason is None or "libedgetpu" in reason
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # LiteRT Delegate.__del__ after a failed load
 def test_missing_runtime_is_a_clear_device_error() -> None:
     with pytest.raises(DeviceError, match="install Coral's libedgetpu runtime"):
         load_edgetpu_delegate("usb:0")
