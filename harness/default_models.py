@@ -193,8 +193,11 @@ def _run_builder(out_dir: Path, on_line: Callable[[str], None]) -> None:
         if rc != 0:
             stderr.seek(0)
             tail = [ln.strip() for ln in deque(stderr, maxlen=40) if ln.strip()]
-            why = tail[-1] if tail else f"exit status {rc}"
-            raise ModelError(out_dir, f"building the default models failed ({why})",
+            if rc < 0:
+                why = f"the builder was stopped by signal {-rc}"
+            else:
+                why = tail[-1] if tail else f"exit status {rc}"
+            raise ModelError(out_dir.parent, f"building the default models failed ({why})",
                              "run `python -m harness.build_default_models --out /tmp/x` to see the full error, "
                              "or pass --models-dir with real models")
 
