@@ -15,7 +15,7 @@ from typing import Iterable
 
 import numpy as np
 
-from device_runners.energy.base import EnergyWindow, window_energy
+from device_runners.energy.base import EnergyMonitor, EnergyWindow, window_energy
 from harness.errors import DeviceError
 
 
@@ -130,3 +130,26 @@ class SampleLog:
         # callers hold the lock and drop the view before releasing it: array('d') cannot grow
         # while a buffer export is alive
         return np.frombuffer(self._samples, dtype=np.float64)
+
+
+class SampleLogMonitor(EnergyMonitor):
+    """An EnergyMonitor whose driver fills `self.log`: events and windows are read from it alike."""
+
+    log: SampleLog
+
+    def event_count(self) -> int:
+        return self.log.event_count()
+
+    def wait_for_events(self, count: int, timeout: float) -> None:
+        self.log.wait_for_events(count, timeout)
+
+    def window(self, start_event: int, end_event: int) -> EnergyWindow:
+        return self.log.window(start_event, end_event)
+
+    def missing_warning(self, why: str) -> list[str]:
+        """A warning naming how many 1 ms samples were estimated rather than measured, if any."""
+        missing = self.log.missing_count()
+        if not missing:
+            return []
+        return [f"{self.log.where}: {missing} samples were missing ({why}); each kept its 1 ms slot and "
+                "windows estimate it from their mean"]
