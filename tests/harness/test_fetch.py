@@ -177,6 +177,15 @@ def test_all_models_fetched_then_served_from_cache_without_requests(server, cach
     assert [f.resource.name for f in int8_only] == ["pretrainedResnet_quant.tflite"]
 
 
+def test_a_local_folder_works_as_mirror(cache, models_dir):
+    """The shared models folder is laid out as a mirror: fetch reads it through file:// URLs."""
+    fetched = fetch_models(["vww01"], include_float=True, mirror=str(models_dir))
+    assert [f.resource.name for f in fetched] == ["vww_96_int8.tflite", "vww_96_float.tflite"]
+    assert all(f.downloaded and f.url.startswith("file://") for f in fetched)
+    assert all((models_folder() / f.resource.name).read_bytes() == (models_dir / f.resource.name).read_bytes()
+               for f in fetched)
+
+
 def test_fetched_model_is_used_by_resolve_model_and_runs(server, cache, kws_model, data_dir):
     """End to end: fetched into the cache -> resolve_model finds it -> it classifies real kws01 samples."""
     from device_runners.host import HostSession
