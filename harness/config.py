@@ -26,7 +26,12 @@ def models_dir(option: str | Path | None = None) -> Path | None:
 
 
 def data_dir(option: str | Path | None = None) -> Path | None:
-    return _from(option, ENV_DATA)
+    """--data-dir, else TINYPERF_DATA, else sets built into the cache by `tinyperf fetch dataset`."""
+    explicit = _from(option, ENV_DATA)
+    if explicit is not None:
+        return explicit
+    cached = cache_dir() / "datasets"
+    return cached if cached.is_dir() else None
 
 
 def cache_dir() -> Path:

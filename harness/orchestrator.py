@@ -201,7 +201,7 @@ class Orchestrator:
     def _skip(self, wl: str, mode: str, reason: str) -> None:
         if not self._has_skip(wl, mode):
             self.records.append(self.writer.record("skipped", workload=wl, mode=mode, reason=reason))
-        console.print(f"[yellow]{wl} {mode}: not measured[/] — {reason}")
+        console.print(f"[dim]{wl} {mode}: not measured — {reason}[/]")
 
     def _record(self, kind: str, **fields: Any) -> None:
         self.records.append(self.writer.record(kind, **fields))

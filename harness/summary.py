@@ -21,6 +21,17 @@ from workloads.scoring import roc_auc, top1_percent
 RULES_WINDOWS = 5
 RULES_MIN_WINDOW_S = 10.0
 
+#: a stable schema: every summary has these columns, missing values as NA (never 0)
+SUMMARY_COLUMNS = [
+    "run_id", "workload", "mode", "runner", "kernels", "threads", "backend", "device", "model", "model_sha256",
+    "model_source", "model_note", "synthetic_weights", "dataset", "dataset_sha256", "harness_version", "hostname",
+    "machine", "cpu", "python", "started",
+    "windows", "n_per_window", "warmup", "min_window_s", "window_min_s", "throughput_ips", "latency_ms",
+    "throughput_rel_stdev", "lat_median_us", "lat_p90_us", "lat_p99_us", "lat_iqr_us", "lat_min_us", "lat_max_us",
+    "cold_first_us", "energy_uj_per_inf", "power_mw", "valid", "invalid_reason", "warnings",
+    "top1_pct", "auc", "quality_target", "meets_target", "n_files", "n_inferences", "complete", "note",
+]
+
 
 def _provenance(meta: dict[str, Any], workload: str, session: dict[str, Any]) -> dict[str, Any]:
     wmeta = meta.get("workloads", {}).get(workload, {})
@@ -153,6 +164,7 @@ def summarize(meta: dict[str, Any], records: list[dict[str, Any]], windows: pd.D
         row = {**_provenance(meta, r["workload"], {}), "mode": r["mode"], "note": r["reason"]}
         rows.append(row)
     df = pd.DataFrame(rows)
+    df = df.reindex(columns=SUMMARY_COLUMNS + [c for c in df.columns if c not in SUMMARY_COLUMNS])
     for col in ("threads", "windows", "n_per_window", "warmup", "n_inferences", "n_files"):
         if col in df:
             df[col] = df[col].astype("Int64")  # counts stay integers; missing stays <NA>, never 0
