@@ -14,8 +14,10 @@ Why samples are held back: the DUT emulator advances the clock by a whole window
 and then reports the closing timestamp. Samples are released only once the clock has shown a value
 for `hold_s` of wall time (0.1 s), so that late-reported timestamp still lands at its exact position.
 
-`idle_power_mw` lets the DUT draw another power between windows (outside start/end event pairs),
-so a window placed at the wrong samples shows in its energy.
+`idle_power_mw` lets the DUT draw another power between windows, so a window placed at the wrong
+samples shows in its energy. It takes the events as start/end pairs in order (1st opens, 2nd
+closes, ...), so use it only where every pulse belongs to a window (not with a DUT whose boot
+timestamp reaches the monitor).
 
 Fault knobs: `firmware` older than 1.0.6 (answers `error pwr off`), `buff_percent` (status lines
 report the monitor falling behind), `lose_partial_every` (bytes lost at a line edge leave a partial
@@ -27,17 +29,14 @@ from __future__ import annotations
 
 import argparse
 import collections
-import os
-import select
 import shlex
-import socket
 import threading
 import time
-import tty
 from dataclasses import dataclass, field
 from typing import Callable
 
 from device_runners.emulators.clock import EmulatedClock
+from device_runners.emulators.wire import Endpoint, PtyEndpoint, TcpEndpoint
 from device_runners.energy.lpm01a import (LCD_WIDTH, MIN_FIRMWARE, PROMPT, VOLTAGE_RANGE_MV, format_value,
                                           parse_version)
 
@@ -81,7 +80,8 @@ class LPM01AEmulator:
         self.hold_s = hold_s
         self.tick_s = tick_s
         self.stats = EmulatorStats()
-        self._send: Callable[[bytes], None] = lambda data: None
+        #: set by the endpoint (device_runners.emulators.wire) that carries the bytes to the host
+        self.emit: Callable[[bytes], None] = lambda data: None
         self._lock = threading.RLock()
         self._reset_state()
         self._inbuf = b""
@@ -107,10 +107,13 @@ class LPM01AEmulator:
         self._seen: collections.deque[tuple[float, int]] = collections.deque()
 
     # ---- wiring ---------------------------------------------------------------------------------
-    def attach_output(self, send: Callable[[bytes], None]) -> None:
-        self._send = send
+    def boot(self) -> None:
+        """Nothing to announce: the monitor speaks only when spoken to."""
 
-    def feed(self, data: bytes) -> None:
+    def _send(self, data: bytes) -> None:
+        self.emit(data)
+
+    def receive(self, data: bytes) -> None:
         """Bytes from the host: run every complete command line."""
         self._inbuf += data
         while True:
@@ -393,139 +396,12 @@ def _millis(value: str) -> int | None:
         return None
 
 
-# ---- links ---------------------------------------------------------------------------------------
-
-class _Link:
-    """Bytes between an emulated device and its host. Bytes from the host go to `on_data`; `write`
-    sends to the host. Output that cannot be delivered is dropped and counted in `dropped_bytes`,
-    as a real device's buffer overflows when nobody reads it."""
-
-    port_url: str
-
-    def __init__(self, on_data: Callable[[bytes], None], name: str):
-        self.on_data = on_data
-        self.dropped_bytes = 0
-        self._stop = threading.Event()
-        self._wlock = threading.Lock()
-        self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
-
-    def _serve(self) -> None:
-        raise NotImplementedError
-
-    def _release(self) -> None:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=2.0)
-        self._release()
-
-
-class PtyLink(_Link):
-    """A pty pair: the host opens the slave path like a USB virtual COM port."""
-
-    def __init__(self, on_data: Callable[[bytes], None], name: str = "pty-link"):
-        super().__init__(on_data, name)
-        self.master, self.slave = os.openpty()
-        os.set_blocking(self.master, False)
-        tty.setraw(self.slave)  # no echo or newline translation before the host opens it
-        self.port_url = os.ttyname(self.slave)
-        self._thread.start()
-
-    def write(self, data: bytes) -> None:
-        with self._wlock:
-            view = memoryview(data)
-            deadline = time.monotonic() + 1.0
-            while view and not self._stop.is_set():
-                _, ready, _ = select.select([], [self.master], [], 0.05)
-                if ready:
-                    try:
-                        view = view[os.write(self.master, view):]
-                    except BlockingIOError:
-                        continue
-                    deadline = time.monotonic() + 1.0
-                elif time.monotonic() > deadline:  # nobody is reading
-                    self.dropped_bytes += len(view)
-                    return
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            ready, _, _ = select.select([self.master], [], [], 0.1)
-            if ready:
-                try:
-                    data = os.read(self.master, 4096)
-                except OSError:
-                    continue
-                self.on_data(data)
-
-    def _release(self) -> None:
-        for fd in (self.master, self.slave):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-
-
-class TcpLink(_Link):
-    """A TCP port on the loopback: the host opens `socket://127.0.0.1:<port>`; one client at a time."""
-
-    def __init__(self, on_data: Callable[[bytes], None], port: int = 0, host: str = "127.0.0.1",
-                 name: str = "tcp-link"):
-        super().__init__(on_data, name)
-        self._server = socket.create_server((host, port))
-        self._server.settimeout(0.1)
-        self.port = self._server.getsockname()[1]
-        self.port_url = f"socket://{host}:{self.port}"
-        self._conn: socket.socket | None = None
-        self._thread.start()
-
-    def write(self, data: bytes) -> None:
-        with self._wlock:
-            conn = self._conn
-            if conn is None:  # no client connected
-                self.dropped_bytes += len(data)
-                return
-            try:
-                conn.sendall(data)
-            except OSError:
-                self.dropped_bytes += len(data)
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._server.accept()
-            except (TimeoutError, socket.timeout):
-                continue
-            except OSError:
-                return
-            conn.settimeout(0.1)
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # replies are small; no Nagle delay
-            with self._wlock:
-                self._conn = conn
-            while not self._stop.is_set():
-                try:
-                    data = conn.recv(4096)
-                except (TimeoutError, socket.timeout):
-                    continue
-                except OSError:
-                    break
-                if not data:
-                    break
-                self.on_data(data)
-            with self._wlock:
-                self._conn = None
-            conn.close()
-
-    def _release(self) -> None:
-        self._server.close()
-
-
 @dataclass
 class LPM01AEmulatorHandle:
     """A running emulator: open `port_url` with the LPM01A driver; call `event_at` from the DUT."""
 
     emulator: LPM01AEmulator
-    link: PtyLink | TcpLink
+    endpoint: Endpoint
     port_url: str
 
     def event_at(self, clock_us: int) -> None:
@@ -537,7 +413,7 @@ class LPM01AEmulatorHandle:
 
     def close(self) -> None:
         self.emulator.close()
-        self.link.close()
+        self.endpoint.close()
 
     def __enter__(self) -> LPM01AEmulatorHandle:
         return self
@@ -554,10 +430,9 @@ def start_lpm01a_emulator(clock: EmulatedClock, power_mw: float = 5.0, voltage_m
     Wire the DUT emulator's timestamp hook to `handle.event_at`.
     """
     emulator = LPM01AEmulator(clock, power_mw, voltage_mv, **knobs)
-    link: PtyLink | TcpLink = (TcpLink(emulator.feed, tcp, name="lpm01a-tcp") if tcp is not None
-                               else PtyLink(emulator.feed, "lpm01a-pty"))
-    emulator.attach_output(link.write)
-    return LPM01AEmulatorHandle(emulator, link, link.port_url)
+    endpoint = TcpEndpoint(emulator, tcp) if tcp is not None else PtyEndpoint(emulator)
+    endpoint.start(boot=False)
+    return LPM01AEmulatorHandle(emulator, endpoint, endpoint.url)
 
 
 # ---- `tinyperf emulate lpm01a` -------------------------------------------------------------------

@@ -5,10 +5,14 @@ the monitor as an event, so one stream carries both the 1 ms energy samples and 
 boundaries. Every driver (LPM01A, Joulescope) turns its instrument into that stream (see
 `device_runners.energy.stream.SampleLog`) and this interface reads windows out of it:
 
-    k = monitor.event_count()
+    k = monitor.mark()                          # events so far, in-flight ones included
     session.send(f"infer {n} {w}")              # the DUT pulses timestamp at start and end
     monitor.wait_for_events(k + 2, timeout)
     per_inference_j = monitor.window(k, k + 1).energy_j / n
+
+`mark()` rather than `event_count()`: a pulse the DUT gave just before (its boot timestamp, when
+the monitor powers it up) may still be on its way through the monitor's stream, and counting it
+after the fact would pair the wrong events.
 
 Resource / driver / protocol split (as in labgrid): a *resource* says where the instrument is
 (port or URL, serial number), a *driver* knows how to talk to it, and `EnergyMonitor` is the
@@ -101,6 +105,11 @@ class EnergyMonitor(ABC):
     @abstractmethod
     def event_count(self) -> int:
         """Timestamp events received since `start`."""
+
+    @abstractmethod
+    def mark(self, settle_s: float = 0.25, timeout: float = 10.0) -> int:
+        """Event count once every pulse given before this call has arrived: waits until `settle_s`
+        more of the stream has come in (the monitor's latency is well below that)."""
 
     @abstractmethod
     def wait_for_events(self, count: int, timeout: float) -> None:

@@ -110,6 +110,21 @@ class SampleLog:
                                   f"within {timeout:.0f} s", "the monitor is falling behind; use a direct "
                                   "USB port (no hub) and close other programs reading it")
 
+    def wait_for_samples(self, count: int, timeout: float) -> None:
+        """Wait until `count` sample slots have arrived; DeviceError naming the stall if not."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while len(self._samples) < count and self._closed_reason is None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise DeviceError(self.where, f"the sample stream stalled: {len(self._samples)} of "
+                                      f"{count} samples after {timeout:.0f} s",
+                                      "check that the monitor is acquiring (started) and its USB cable")
+                self._cond.wait(min(left, 0.5))
+            if self._closed_reason is not None:
+                raise DeviceError(self.where, f"the sample stream ended ({self._closed_reason})",
+                                  "check the monitor's USB cable and that nothing else opened its port")
+
     def window(self, start_event: int, end_event: int) -> EnergyWindow:
         with self._cond:
             n = len(self._events)
@@ -138,6 +153,10 @@ class SampleLogMonitor(EnergyMonitor):
     log: SampleLog
 
     def event_count(self) -> int:
+        return self.log.event_count()
+
+    def mark(self, settle_s: float = 0.25, timeout: float = 10.0) -> int:
+        self.log.wait_for_samples(self.log.sample_count() + round(settle_s / self.log.sample_period_s), timeout)
         return self.log.event_count()
 
     def wait_for_events(self, count: int, timeout: float) -> None:

@@ -122,3 +122,11 @@ def test_bad_monitor_spec_says_the_accepted_forms(spec, message):
     with pytest.raises(TinyperfError, match=message) as err:
         parse_monitor_spec(spec)
     assert "lpm01a:" in err.value.one_line()
+
+
+def test_wait_for_samples():
+    log = SampleLog(1e-3, "m")
+    threading.Timer(0.05, log.add_samples, args=([1e-6] * 10,)).start()
+    log.wait_for_samples(10, timeout=5)
+    with pytest.raises(DeviceError, match="stalled: 10 of 11 samples"):
+        log.wait_for_samples(11, timeout=0.05)

@@ -235,3 +235,20 @@ def test_open_energy_monitor_and_transcript(tmp_path):
 def test_missing_port_is_a_user_error():
     with pytest.raises(LPM01AError, match="cannot open the port"):
         LPM01A(LPM01AResource("/dev/does-not-exist-lpm01a"))
+
+
+def test_mark_counts_a_pulse_still_in_flight(rig):
+    clock, handle, monitor = rig
+    monitor.start(1800)
+    handle.event_at(clock.now_us())  # the emulator holds it back, as a monitor's latency would
+    assert monitor.mark() == 1
+    k = monitor.mark()
+    infer_window(clock, handle, n=100)
+    monitor.wait_for_events(k + 2, timeout=10)
+    assert monitor.window(k, k + 1).duration_s == pytest.approx(2.0, abs=2e-3)
+
+
+def test_mark_on_a_stream_that_does_not_advance(make_rig):
+    clock, handle, monitor = make_rig()
+    with pytest.raises(DeviceError, match="sample stream stalled: 0 of 250 samples after 0 s"):
+        monitor.mark(timeout=0.2)  # never started: no samples come

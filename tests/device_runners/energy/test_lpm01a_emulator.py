@@ -37,7 +37,7 @@ def emu():
     clock = EmulatedClock(follow_wall=False)
     emulator = LPM01AEmulator(clock, 5.0, 1800, values_per_line=4)
     wire = Wire()
-    emulator.attach_output(wire)
+    emulator.emit = wire
     yield clock, emulator, wire
     emulator.close()
 
@@ -45,14 +45,14 @@ def emu():
 def start(emulator: LPM01AEmulator) -> None:
     for cmd in ("htc", "eventsrc d7 fal", "output energy", "format ascii_dec", "freq 1k", "volt 1800m",
                 "pwr on nostatus", "start"):
-        emulator.feed(cmd.encode() + b"\r\n")
+        emulator.receive(cmd.encode() + b"\r\n")
 
 
 def test_acks_prompt_and_errors(emu):
     _, emulator, wire = emu
-    emulator.feed(b"htc\n")
-    emulator.feed(b'lcd 1 "far too long for the lcd"\r')
-    emulator.feed(b"frobnicate\n")
+    emulator.receive(b"htc\n")
+    emulator.receive(b'lcd 1 "far too long for the lcd"\r')
+    emulator.receive(b"frobnicate\n")
     text = wire.text()
     assert text.startswith("ack htc\r\nPowerShield > ")
     assert 'error lcd 1 "far too long for the lcd"\r\nError detail: string longer than 16 characters' in text
@@ -61,7 +61,7 @@ def test_acks_prompt_and_errors(emu):
 
 def test_help_lists_the_command_set(emu):
     _, emulator, wire = emu
-    emulator.feed(b"help\n")
+    emulator.receive(b"help\n")
     for cmd in ("powershield", "version", "status", "htc", "hrc", "lcd", "psrst", "volt", "freq", "acqtime",
                 "output", "format", "trigsrc", "trigdelay", "pwr", "eventsrc", "start", "stop"):
         assert re.search(rf"^{cmd}\b", wire.text(), re.M), cmd
@@ -74,7 +74,7 @@ def test_stream_places_events_and_status_lines(emu):
     emulator.event_at(t0 + 1_234_400)  # -> position 1234
     emulator.event_at(t0 + 2_000_000)  # -> position 2000, right after the second status line
     clock.advance_us(2_500_000)
-    emulator.feed(b"stop\n")
+    emulator.receive(b"stop\n")
     lines = wire.text().split("ack start\r\n", 1)[1].split("\r\n")
     count, marks = 0, []
     for line in lines:
@@ -91,23 +91,23 @@ def test_stream_places_events_and_status_lines(emu):
 def test_configuration_is_refused_while_acquiring(emu):
     _, emulator, wire = emu
     start(emulator)
-    emulator.feed(b"freq 10k\n")
+    emulator.receive(b"freq 10k\n")
     assert "error freq 10k\r\nError detail: acquisition in progress, send stop first" in wire.text()
 
 
 def test_start_needs_the_energy_configuration(emu):
     _, emulator, wire = emu
-    emulator.feed(b"start\n")  # still output current, freq 100
+    emulator.receive(b"start\n")  # still output current, freq 100
     assert "error start\r\nError detail: this emulator streams only output energy" in wire.text()
 
 
 def test_no_events_without_an_event_source(emu):
     clock, emulator, wire = emu
     for cmd in ("output energy", "freq 1k", "start"):
-        emulator.feed(cmd.encode() + b"\n")
+        emulator.receive(cmd.encode() + b"\n")
     emulator.event_at(emulator.acquisition_start_us + 5000)
     clock.advance_us(10_000)
-    emulator.feed(b"stop\n")
+    emulator.receive(b"stop\n")
     assert "event" not in wire.text() and emulator.stats.events == 0
 
 
