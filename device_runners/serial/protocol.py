@@ -1,0 +1,479 @@
+"""What the harness needs from an EEMBC DUT, robust to a faulty link (the labgrid "protocol").
+
+Identity (`name`, `profile`), upload (`db load` + `db <hex>` chunks, one command in flight),
+inference (`infer N W`) and results, each validated line by line. Recovery:
+
+- a garbled or incomplete reply -> resynchronise (a unique unknown command whose error echo
+  marks a clean point in the stream) and redo the operation;
+- a boot banner (the DUT reset) -> resynchronise, re-upload the staged sample, redo;
+- an `e-[...]` reply -> redo; a persistent one stops the run naming the DUT's message;
+- bounded retries, then a DeviceError that says which command, how long, and what to check.
+
+A byte corrupted into another digit keeps a line's shape; so once the link has shown any
+error (or always, with verify="always"), every upload is read back with `db print` and every
+inference is repeated until two agree, so no corrupted number reaches the results.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import numpy as np
+
+from device_runners.serial import parse as P
+from device_runners.serial.driver import EembcLink, Reply
+from device_runners.serial.interface_board import STM32_NAME
+from harness.errors import DeviceError
+from workloads.spec import Workload
+
+T = TypeVar("T")
+
+VERIFY_CHOICES = ("auto", "always", "never")
+#: two repeated windows agree when their elapsed times differ by at most this fraction (+2 us)
+AGREE_REL = 2e-3
+AGREE_ABS_US = 2
+MAX_AGREEMENT_TRIES = 5
+RESYNC_MARKERS = 3
+FIRST_INFER_TIMEOUT_S = 120.0
+
+CHECK_LINK = ("check the baud rate (`tinyperf devices --port <port>` shows which rate answers), "
+              "the cable, and that the firmware runs the EEMBC test harness (performance-mode "
+              "firmware at 115200 directly; energy-mode firmware at 9600 behind an interface board)")
+
+
+class LinkTrouble(Exception):
+    """The reply was garbled, incomplete or out of shape: resynchronise and redo."""
+
+
+class DutReset(Exception):
+    """A boot banner arrived: the DUT reset and lost its loaded input."""
+
+
+class DutErrorReply(Exception):
+    """The DUT answered `e-[...]`."""
+
+
+class InputLost(Exception):
+    """The DUT ran on an incomplete input buffer (`Input db has N elemented, ...`)."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str
+    profile: str | None
+    model: str | None
+    timestamp_mode: str | None  # "performance" (prints m-lap-us), "energy" (GPIO only), None = not probed
+
+
+@dataclass
+class WindowReply:
+    """One parsed `infer N W`."""
+
+    results: np.ndarray
+    results_text: str
+    uniform_decimals: bool
+    laps: tuple[int, int] | None
+    elapsed_us: int | None
+    wraps: int
+    host_s: float  # host-side duration of the exchange
+
+
+@dataclass
+class Counters:
+    resets: int = 0
+    retries: int = 0
+    link_errors: int = 0
+    confirmations: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def snapshot(self) -> tuple[int, int, int, int]:
+        return self.resets, self.retries, self.link_errors, self.confirmations
+
+
+class DutClient:
+    def __init__(self, link: EembcLink, workload: Workload, *, mode: str = "performance",
+                 timeout: float = 5.0, retries: int = 3, verify: str = "auto", chunk_size: int | None = None,
+                 first_infer_timeout: float = FIRST_INFER_TIMEOUT_S,
+                 on_window: Callable[[str, WindowReply | None], None] | None = None):
+        if verify not in VERIFY_CHOICES:
+            raise DeviceError(None, f"--verify '{verify}' is not one of {', '.join(VERIFY_CHOICES)}", None)
+        self.link = link
+        self.workload = workload
+        self.mode = mode
+        self.timeout = float(timeout)
+        self.max_retries = int(retries)
+        self.verify = verify
+        self.first_infer_timeout = float(first_infer_timeout)
+        self.chunk_size = self._check_chunk(chunk_size)
+        self.expected_results = 1 if workload.scoring == "auc" else int(np.prod(workload.output_shape))
+        self.counters = Counters()
+        self.suspicious = verify == "always"
+        self.identity: Identity | None = None
+        self._staged: bytes | None = None
+        self._buffer_lost = False
+        self._per_inference_s: float | None = None
+        self.on_window = on_window
+        self.transcript = link.transport.transcript
+
+    # -- configuration checks ----------------------------------------------------------------
+    def _check_chunk(self, chunk: int | None) -> int:
+        limit = self.link.max_chunk()
+        if chunk is None:
+            return min(self.link.default_chunk, limit)
+        if not 1 <= int(chunk) <= limit:
+            why = ("an interface board relays one command of at most 64 bytes" if self.link.board
+                   else "the DUT's 80-character command buffer would silently corrupt longer commands")
+            raise DeviceError(None, f"--chunk-size {chunk} is outside 1..{limit}: {why}",
+                              f"use at most {limit} (conventional: {self.link.default_chunk})")
+        return int(chunk)
+
+    @property
+    def where(self) -> str:
+        return self.link.where
+
+    # -- identity ----------------------------------------------------------------------------
+    def open(self, probe_timestamp: bool = True) -> Identity:
+        """Bring the stream to a clean point and read the DUT's identity (each answer twice)."""
+        self.resync(initial=True)
+        name = self._recover("name", lambda: self._agreeing(self._query_name))
+        profile, model = self._recover("profile", lambda: self._agreeing(self._query_profile))
+        ts_mode = self._recover("timestamp", self._query_timestamp_mode) if probe_timestamp else None
+        self.identity = Identity(name, profile, model, ts_mode)
+        self.transcript.note(f"identity: name={name!r} profile={profile!r} model={model!r} timestamps={ts_mode}")
+        return self.identity
+
+    def _query_name(self) -> str:
+        lines = self._command("name")
+        for line in lines:
+            m = P.RE_NAME.fullmatch(line)
+            if m:
+                return m.group(1)
+        if any(STM32_NAME in l for l in lines):
+            raise DeviceError(self.where, "this port is an interface board, not a DUT",
+                              "pass --interface-board stm32h573 to reach the DUT through it")
+        raise LinkTrouble(f"no m-name-dut-[...] line in the reply to `name`: {lines!r}")
+
+    def _query_profile(self) -> tuple[str | None, str | None]:
+        return P.parse_profile(self._command("profile"))
+
+    def _query_timestamp_mode(self) -> str:
+        laps = [P.parse_lap(l) for l in self._command("timestamp") if P.RE_LAP.fullmatch(l)]
+        if len(laps) > 1:
+            raise LinkTrouble(f"`timestamp` printed {len(laps)} timestamps")
+        return "performance" if laps else "energy"
+
+    def _agreeing(self, query: Callable[[], T]) -> T:
+        """Ask until two consecutive answers agree: a corrupted identity must not pass."""
+        previous = query()
+        for _ in range(3):
+            current = query()
+            if current == previous:
+                return current
+            self._trouble(f"two answers differ: {previous!r} / {current!r}")
+            previous = current
+        raise LinkTrouble(f"answers keep changing (last {previous!r})")
+
+    # -- upload ------------------------------------------------------------------------------
+    def load(self, data: bytes) -> None:
+        """Stage one input: `db load N` and hex chunks, each acknowledged before the next."""
+        if len(data) > self.workload.upload_bytes:
+            raise DeviceError(self.where, f"refusing to upload {len(data)} bytes: {self.workload.id} firmware "
+                              f"holds {self.workload.upload_bytes} (the reference firmware overflows its buffer)",
+                              "pass samples of the workload's input size")
+        self._staged = bytes(data)
+        self._recover(f"db load {len(data)}", lambda: self._upload(self._staged), needs_input=False)
+
+    def _upload(self, data: bytes) -> None:
+        n = len(data)
+        lines = self._command(f"db load {n}")
+        if any(P.RE_OVERFLOW.fullmatch(l) for l in lines):
+            raise DeviceError(self.where, f"the DUT's input buffer is smaller than {n} bytes ({lines[0]})",
+                              f"flash firmware built for {self.workload.id}")
+        expecting = [int(m.group(1)) for l in lines if (m := P.RE_EXPECTING.fullmatch(l))]
+        if expecting != [n]:
+            raise LinkTrouble(f"`db load {n}` answered {lines!r}")
+        self._buffer_lost = False
+        step = self.chunk_size
+        last = (n - 1) // step
+        hexed = data.hex()
+        command = self._command
+        for i in range(last + 1):
+            lines = command("db " + hexed[2 * i * step:2 * (i + 1) * step])
+            if i < last:
+                if lines:
+                    self._check_chunk_reply(lines, final=False)
+            elif lines != [P.LOAD_DONE]:
+                self._check_chunk_reply(lines, final=True)
+        if self.suspicious:
+            self._read_back(data)
+
+    def _check_chunk_reply(self, lines: list[str], final: bool) -> None:
+        if final and P.LOAD_DONE in lines:
+            extra = [l for l in lines if l != P.LOAD_DONE and P.is_protocol_line(l)]
+            if not extra:
+                return
+        if not final and P.LOAD_DONE in lines:
+            raise LinkTrouble("m-load-done before the last chunk: the DUT expects fewer bytes")
+        protocol = [l for l in lines if P.is_protocol_line(l) or P.looks_garbled(l)]
+        if protocol or final:
+            raise LinkTrouble(f"unexpected reply to a `db` chunk: {lines!r}" if protocol
+                              else "the last chunk was not answered with m-load-done")
+
+    def _read_back(self, data: bytes) -> None:
+        """`db print` and compare: the DUT has no checksum, this is the only proof of an upload."""
+        lines = self._command("db print")
+        printed = P.parse_buffer_lines([l for l in lines if l.startswith("m-buffer-") or P.looks_garbled(l)])
+        self.counters.confirmations += 1
+        if printed != data:
+            diff = next((i for i, (a, b) in enumerate(zip(printed, data)) if a != b), min(len(printed), len(data)))
+            raise LinkTrouble(f"read-back differs from the upload at byte {diff} "
+                              f"({len(printed)} bytes printed, {len(data)} sent)")
+
+    # -- inference ---------------------------------------------------------------------------
+    def infer(self, n: int, warmup: int) -> WindowReply:
+        """`infer N W` on the staged input; with verification, repeated until two agree."""
+        if n < 1 or warmup < 0:
+            raise ValueError(f"infer needs n >= 1 and warmup >= 0, got {n}, {warmup}")
+        if self._staged is None:
+            raise RuntimeError("infer() before load()")
+        first = self._recover(f"infer {n} {warmup}", lambda: self._window(n, warmup))
+        if not first.uniform_decimals:
+            self._trouble(f"results printed with mixed decimals ({first.results_text!r}): confirming")
+        if not self.suspicious:
+            self._learn(first, n, warmup)
+            return first
+        tries = [first]
+        while len(tries) < MAX_AGREEMENT_TRIES:
+            nxt = self._recover(f"infer {n} {warmup}", lambda: self._window(n, warmup))
+            self.counters.confirmations += 1
+            for old in tries:
+                if self._agree(old, nxt):
+                    self._learn(nxt, n, warmup)
+                    return nxt
+            tries.append(nxt)
+        raise DeviceError(self.where, f"{MAX_AGREEMENT_TRIES} runs of `infer {n} {warmup}` gave no two agreeing "
+                          "replies: the link corrupts data faster than it can be confirmed",
+                          "fix the link (shorter cable, lower baud, ground) and resume the run")
+
+    @staticmethod
+    def _agree(a: WindowReply, b: WindowReply) -> bool:
+        if a.results_text != b.results_text:
+            return False
+        if a.elapsed_us is None or b.elapsed_us is None:
+            return a.elapsed_us == b.elapsed_us
+        return abs(a.elapsed_us - b.elapsed_us) <= AGREE_ABS_US + AGREE_REL * max(a.elapsed_us, b.elapsed_us)
+
+    def _learn(self, w: WindowReply, n: int, warmup: int) -> None:
+        if w.elapsed_us is not None and w.elapsed_us > 0:
+            self._per_inference_s = w.elapsed_us / 1e6 / n
+        elif self._per_inference_s is None:
+            self._per_inference_s = w.host_s / (n + warmup)
+
+    def infer_patience(self, n: int, warmup: int) -> float:
+        """How long `infer N W` may stay silent: > 2x the expected window plus a margin."""
+        if self._per_inference_s is None:
+            return max(self.first_infer_timeout, self.timeout)
+        expected = (n + warmup) * self._per_inference_s
+        return 2.0 * expected + max(self.timeout, 5.0)
+
+    def _window(self, n: int, warmup: int) -> WindowReply:
+        if self._buffer_lost:
+            raise InputLost("the DUT lost its input")
+        if self.on_window:
+            self.on_window("start", None)
+
+        def still_computing(lines: list[str]) -> bool:
+            laps = 0
+            for line in lines:
+                if line == P.INFER_DONE or line.startswith("m-results-"):
+                    return False
+                if line.startswith("m-lap-us-"):
+                    laps += 1
+            return laps < 2
+
+        t0 = time.monotonic()
+        lines = self._command(f"infer {n} {warmup}", patience=self.infer_patience(n, warmup),
+                              wait_long=still_computing)
+        host_s = time.monotonic() - t0
+        w = self._parse_window(lines, n, warmup, host_s)
+        if self.on_window:
+            self.on_window("end", w)
+        return w
+
+    def _parse_window(self, lines: list[str], n: int, warmup: int, host_s: float) -> WindowReply:
+        order: list[str] = []
+        laps: list[int] = []
+        results: P.ParsedResults | None = None
+        for line in lines:
+            if m := P.RE_WARMUP_START.fullmatch(line):
+                if int(m.group(1)) != warmup:
+                    raise LinkTrouble(f"`{line}` for a warm-up of {warmup}")
+                order.append("warmup-start")
+            elif line == P.WARMUP_DONE:
+                order.append("warmup-done")
+            elif m := P.RE_INFER_START.fullmatch(line):
+                if int(m.group(1)) != n:
+                    raise LinkTrouble(f"`{line}` for {n} inferences")
+                order.append("infer-start")
+            elif P.RE_LAP.fullmatch(line):
+                laps.append(P.parse_lap(line))
+                order.append("lap")
+            elif line == P.INFER_DONE:
+                order.append("infer-done")
+            elif line.startswith("m-results-"):
+                if results is not None:
+                    raise LinkTrouble("two results lines in one reply")
+                results = P.parse_results(line, self.expected_results)
+                order.append("results")
+            elif P.RE_SHORT_INPUT.fullmatch(line):
+                raise InputLost(line)
+            elif P.looks_garbled(line):
+                raise LinkTrouble(f"garbled line in the `infer` reply: {line!r}")
+        expected = ["warmup-start", "warmup-done", "infer-start"] + ["lap"] * len(laps) + ["infer-done", "results"]
+        if order != expected or results is None:
+            raise LinkTrouble(f"`infer {n} {warmup}` reply out of shape: {lines!r}")
+        if len(laps) not in (0, 2):
+            raise LinkTrouble(f"{len(laps)} timestamps in one window")
+        if laps and self.mode == "energy":
+            raise DeviceError(self.where, "the DUT prints m-lap-us timestamps: its firmware is built for "
+                              "performance mode, so the energy monitor sees no timestamp pulses",
+                              "flash energy-mode firmware (EE_CFG_ENERGY_MODE=1) for energy runs")
+        if len(laps) == 0 and self.mode == "performance":
+            raise DeviceError(self.where, "the DUT prints no m-lap-us timestamps: its firmware is built for "
+                              "energy mode (timestamps are GPIO pulses)",
+                              "flash performance-mode firmware, or run --mode energy through an interface board "
+                              "with an energy monitor")
+        elapsed = wraps = None
+        if laps:
+            elapsed, wraps = P.lap_elapsed_us(laps[0], laps[1], host_s * 1e6)
+        return WindowReply(results.values, results.text, results.uniform_decimals,
+                           (laps[0], laps[1]) if laps else None, elapsed, wraps or 0, host_s)
+
+    def results(self) -> P.ParsedResults:
+        """`results`: the last inference's values again."""
+        def once() -> P.ParsedResults:
+            found = [l for l in self._command("results") if l.startswith("m-results-")]
+            if len(found) != 1:
+                raise LinkTrouble(f"{len(found)} results lines for `results`")
+            return P.parse_results(found[0], self.expected_results)
+        return self._recover("results", once)
+
+    # -- one command -------------------------------------------------------------------------
+    def _command(self, command: str, patience: float | None = None,
+                 wait_long: Callable[[list[str]], bool] | None = None) -> list[str]:
+        reply = self.link.exchange(command, self.timeout if patience is None else patience, wait_long)
+        if reply.stale and any(P.is_boot_line(l) for l in reply.stale):
+            self._buffer_lost = True
+            raise DutReset(f"boot banner before `{command}`")
+        if any(P.is_boot_line(l) for l in reply.lines):
+            self._buffer_lost = True
+            raise DutReset(f"boot banner in the reply to `{command}`")
+        if not reply.complete:
+            if not reply.started:
+                raise LinkTrouble(f"no reply to `{command}` after {reply.silence_s:.1f} s")
+            raise LinkTrouble(f"reply to `{command}` stopped without m-ready after {reply.lines[-3:]!r}")
+        for line in reply.lines:
+            if m := P.RE_ERROR.fullmatch(line):
+                raise DutErrorReply(m.group(1))
+        return reply.lines
+
+    # -- recovery ----------------------------------------------------------------------------
+    def _recover(self, what: str, op: Callable[[], T], needs_input: bool = True) -> T:
+        failures = 0
+        while True:
+            try:
+                if needs_input and self._buffer_lost and self._staged is not None:
+                    self._reupload()
+                return op()
+            except DutReset as exc:
+                self.counters.resets += 1
+                self._trouble(f"DUT reset during `{what}` ({exc})")
+                last = f"the DUT reset ({exc})"
+                self.resync()
+            except InputLost as exc:
+                self._buffer_lost = True
+                self._trouble(f"input lost during `{what}` ({exc})")
+                last = f"the DUT had lost its input ({exc})"
+            except DutErrorReply as exc:
+                self._trouble(f"`{what}` answered e-[{exc}]")
+                last = f"the DUT answered e-[{exc}]"
+                self.resync()
+            except (LinkTrouble, P.GarbledLine) as exc:
+                self._trouble(f"`{what}`: {exc}")
+                last = str(exc)
+                self.resync()
+            failures += 1
+            self.counters.retries += 1
+            if failures > self.max_retries:
+                raise DeviceError(self.where, f"`{what}` failed {failures} times; last: {last}",
+                                  "check the link and the transcript (serial-transcript.log in the run "
+                                  "directory shows every byte); " + CHECK_LINK) from None
+
+    def _reupload(self) -> None:
+        assert self._staged is not None
+        self.transcript.note("re-uploading the staged input")
+        self._recover(f"db load {len(self._staged)}", lambda: self._upload(self._staged), needs_input=False)
+
+    def _trouble(self, text: str) -> None:
+        self.counters.link_errors += 1
+        self.counters.notes.append(text)
+        self.transcript.note(text)
+        if self.verify == "auto" and not self.suspicious:
+            self.suspicious = True
+            self.transcript.note("verification on: uploads are read back, inferences repeated until two agree")
+
+    def resync(self, initial: bool = False) -> None:
+        """Reach a clean point: send a unique unknown command and read up to its echo.
+
+        Replies are strictly in order, so once `e-[Unknown command: <marker>]` and its m-ready
+        are read, nothing older is left in the stream. A boot banner seen on the way means the
+        DUT reset and lost its input.
+        """
+        started = time.monotonic()
+        for attempt in range(RESYNC_MARKERS):
+            leftover = self.link.transport.quiet(0.05 if not initial else 0.02)
+            if any(P.is_boot_line(l) for l in leftover):
+                self._buffer_lost = True
+                if not initial:
+                    self.counters.resets += 1
+            marker = f"tpsync{secrets.token_hex(4)}"
+            self.transcript.note(f"resynchronising with `{marker}`")
+            reply = self.link.exchange(marker, self.timeout)
+            seen = reply.stale + reply.lines
+            if any(P.is_boot_line(l) for l in seen):
+                self._buffer_lost = True
+                if not initial:
+                    self.counters.resets += 1
+            if any(marker in l for l in reply.lines):
+                if not reply.complete:  # the echo came, its m-ready was lost: wait out any tail
+                    self.link.transport.quiet(self.link.intra_reply_silence_s)
+                return
+            # the marker's echo may still be on its way behind a stalled reply: keep reading
+            if self._await_marker(marker):
+                return
+        waited = time.monotonic() - started
+        raise DeviceError(self.where, f"the DUT stopped answering: {RESYNC_MARKERS} resynchronisation "
+                          f"commands got no reply in {waited:.1f} s", CHECK_LINK)
+
+    def _await_marker(self, marker: str) -> bool:
+        deadline = time.monotonic() + self.timeout
+        found = False
+        while True:
+            line = self.link.transport.read_line(deadline)
+            if line is None:
+                return found
+            dut = self.link.unframe(line)
+            if dut is None:
+                continue
+            if P.is_boot_line(dut):
+                self._buffer_lost = True
+                self.counters.resets += 1
+            if marker in dut:
+                found = True
+                deadline = time.monotonic() + self.link.intra_reply_silence_s
+            elif found and dut == P.READY:
+                return True

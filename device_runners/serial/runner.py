@@ -1,0 +1,313 @@
+"""The serial runner: a microcontroller flashed with MLPerf Tiny / EEMBC firmware, as a DeviceSession.
+
+Resource (port or URL, baud) -> driver (direct EEMBC link, or through an interface board) ->
+protocol (DutClient: identity, upload, infer with recovery) -> this session, which the harness
+drives like any other runner: `load(bytes)` = `db load` + chunks, `infer(n, w)` = `infer N W`.
+
+Energy mode: the DUT sits behind an interface board and is powered by an energy monitor; each
+window's energy is the monitor's integral between the window's two timestamp events.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from device_runners.base import Inference, Runner, RunnerConfig
+from device_runners.serial.driver import EembcLink
+from device_runners.serial.interface_board import BOARDS, BoardLink, Stm32H573Link, link_class
+from device_runners.serial.protocol import VERIFY_CHOICES, DutClient, WindowReply
+from device_runners.serial.resource import DEFAULT_BAUD, SerialResource
+from device_runners.serial.transport import TRANSCRIPT_NAME, LineTransport, Transcript
+from harness.errors import DeviceError
+
+ENERGY_DUT_BAUD = 9600
+DEFAULT_VOLTAGE_MV = 3300
+#: how long to wait for an interface board to come back after `setbaud` resets it
+BOARD_RESET_S = 10.0
+#: after a failed energy window, events still in flight are awaited this long before counting
+EVENT_SETTLE_S = 0.5
+
+
+def _options(config: RunnerConfig) -> dict[str, Any]:
+    return {k: v for k, v in (config.options or {}).items() if v is not None}
+
+
+class SerialSession:
+    """One open DUT; every byte of its dialogue goes to `serial-transcript.log` in the run dir."""
+
+    def __init__(self, config: RunnerConfig):
+        opts = _options(config)
+        self.workload = config.workload
+        self.mode = config.mode
+        port = opts.get("port")
+        if not port:
+            raise DeviceError(None, "the serial runner needs --port",
+                              "pass --port /dev/ttyACM0 (list ports with `tinyperf devices`), or a URL: "
+                              "socket://host:port, rfc2217://host:port")
+        self.board = opts.get("interface_board") or "none"
+        if self.board not in BOARDS:
+            raise DeviceError(None, f"--interface-board {self.board} is not one of {', '.join(BOARDS)}", None)
+        if self.mode == "energy" and self.board == "none":
+            raise DeviceError(None, "energy mode needs the DUT behind an interface board (it is powered by the "
+                              "energy monitor and isolated from the host)",
+                              "pass --interface-board stm32h573 (or arduino) and --energy-monitor")
+        self.resource = SerialResource(str(port), int(opts.get("baud") or DEFAULT_BAUD))
+        self.requested_dut_baud = opts.get("dut_baud")
+        self.dut_baud = int(self.requested_dut_baud or (ENERGY_DUT_BAUD if self.board != "none" else self.resource.baud))
+        self.transcript = Transcript(Path(config.run_dir) / TRANSCRIPT_NAME if config.run_dir else None)
+        self.board_name: str | None = None
+        self.board_dut_baud: int | None = None
+        self.monitor: Any = None
+        self.monitor_spec = opts.get("energy_monitor")
+        self.voltage_mv = int(opts.get("voltage_mv") or DEFAULT_VOLTAGE_MV)
+        self._pending_energy: dict[str, Any] = {}
+        self._unsettled = False
+        self._counts_at_last_report = (0, 0, 0, 0)
+        self.link: EembcLink | None = None
+        try:
+            self.link = self._connect()
+            self.client = DutClient(
+                self.link, self.workload, mode=self.mode, timeout=float(opts.get("timeout") or 5.0),
+                retries=int(opts.get("retries") if opts.get("retries") is not None else 3),
+                verify=str(opts.get("verify") or "auto"), chunk_size=opts.get("chunk_size"),
+                first_infer_timeout=float(opts.get("infer_timeout") or 120.0),
+                on_window=self._on_window if self.mode == "energy" else None)
+            self.identity = self.client.open(probe_timestamp=self.mode != "energy")
+            if not opts.get("no_model_check"):
+                self._check_model()
+            if self.mode == "energy":
+                self._open_monitor()
+        except BaseException:
+            self.close()
+            raise
+
+    # -- connection --------------------------------------------------------------------------
+    def _connect(self) -> EembcLink:
+        transport = LineTransport(self.resource.open(), self.resource.url, self.transcript)
+        link = link_class(self.board)(transport, self.dut_baud)
+        if isinstance(link, BoardLink):
+            self.board_name = link.identify()
+            if isinstance(link, Stm32H573Link):
+                self.board_dut_baud = link.check_baud()
+                wanted = int(self.requested_dut_baud or ENERGY_DUT_BAUD)
+                if self.board_dut_baud is not None and self.board_dut_baud != wanted:
+                    if not self.requested_dut_baud:
+                        self.dut_baud = link.dut_baud = self.board_dut_baud  # use what the board is set to
+                    else:
+                        link = self._set_board_baud(link, wanted)
+        return link
+
+    def _set_board_baud(self, link: Stm32H573Link, baud: int) -> Stm32H573Link:
+        """`setbaud` resets the board (its USB port may vanish for a moment): reopen, check again."""
+        self.transcript.note(f"interface board DUT baud {self.board_dut_baud} -> {baud} (setbaud; the board resets)")
+        link.set_baud(baud)
+        link.transport.close()
+        deadline = time.monotonic() + BOARD_RESET_S
+        while True:
+            time.sleep(0.2)
+            try:
+                new = Stm32H573Link(LineTransport(self.resource.open(), self.resource.url, self.transcript), baud)
+                new.identify()
+                self.board_dut_baud = new.check_baud()
+                break
+            except DeviceError:
+                if time.monotonic() > deadline:
+                    raise DeviceError(self.resource.url, f"the interface board did not come back within "
+                                      f"{BOARD_RESET_S:g} s after `setbaud {baud}`",
+                                      "replug the board's USB and retry") from None
+        if self.board_dut_baud != baud:
+            raise DeviceError(self.resource.url, f"the interface board reports DUT baud {self.board_dut_baud} "
+                              f"after `setbaud {baud}`", "update the interface-board firmware")
+        self.dut_baud = baud
+        return new
+
+    def _check_model(self) -> None:
+        ident = self.identity
+        wl = self.workload.id
+        if ident.model is None:
+            raise DeviceError(self.resource.url, f"the DUT ('{ident.name}') names no model in its `profile` reply",
+                              f"pass --no-model-check if its firmware is known to run {wl}")
+        if ident.model != wl:
+            raise DeviceError(self.resource.url,
+                              f"the DUT ('{ident.name}') runs {ident.model} firmware, but the workload is {wl}",
+                              f"flash {wl} firmware, or run --workload {ident.model}"
+                              if ident.model in ("kws01", "vww01", "ic01", "ad01")
+                              else f"flash {wl} firmware (or pass --no-model-check)")
+
+    # -- energy ------------------------------------------------------------------------------
+    def _open_monitor(self) -> None:
+        if not self.monitor_spec:
+            raise DeviceError(None, "energy mode needs an energy monitor",
+                              "pass --energy-monitor lpm01a:<port> or joulescope")
+        try:
+            from device_runners.energy import open_energy_monitor
+        except ImportError as exc:
+            raise DeviceError(None, f"energy monitors are not available ({exc})", "reinstall tinyperf") from None
+        log = self.transcript.path.with_name("energy-monitor-transcript.log") if self.transcript.path else None
+        self.monitor = open_energy_monitor(self.monitor_spec, transcript=log)
+        self.monitor.start(self.voltage_mv)
+
+    def _on_window(self, stage: str, reply: WindowReply | None) -> None:
+        """Energy bookkeeping around each `infer` attempt: which events belong to this window."""
+        mon = self.monitor
+        if mon is None:
+            return
+        if stage == "start":
+            if self._unsettled:  # a failed attempt may still have events in flight
+                self._settle_events()
+            self._pending_energy = {"first_event": mon.event_count()}
+            self._unsettled = True
+            return
+        first = self._pending_energy["first_event"]
+        mon.wait_for_events(first + 2, timeout=max(30.0, 2.0 * (reply.host_s if reply else 0.0)))
+        window = mon.window(first, first + 1)
+        self._pending_energy["window"] = window
+        self._unsettled = False
+
+    def _settle_events(self) -> None:
+        mon = self.monitor
+        count = mon.event_count()
+        quiet_since = time.monotonic()
+        while time.monotonic() - quiet_since < EVENT_SETTLE_S:
+            time.sleep(0.05)
+            now = mon.event_count()
+            if now != count:
+                count, quiet_since = now, time.monotonic()
+
+    # -- DeviceSession -----------------------------------------------------------------------
+    def describe(self) -> dict[str, Any]:
+        ident = self.identity
+        info: dict[str, Any] = {
+            "runner": "serial",
+            "kernels": "device firmware",
+            "threads": None,
+            "backend": "device firmware (EEMBC serial protocol)",
+            "device": ident.name,
+            "port": self.resource.url,
+            "baud": self.resource.baud,
+            "dut_name": ident.name,
+            "profile": ident.profile,
+            "model_id": ident.model,
+            "timestamp_mode": ident.timestamp_mode,
+            "interface_board": None if self.board == "none" else self.board,
+            "chunk_size": self.client.chunk_size,
+            "verify": self.client.verify,
+        }
+        if self.board != "none":
+            info["board_name"] = self.board_name
+            info["dut_baud"] = self.dut_baud
+        if self.monitor is not None:
+            info["energy_monitor"] = self.monitor.describe()
+            info["voltage_mv"] = self.voltage_mv
+        return info
+
+    def load(self, data: bytes) -> None:
+        if len(data) != self.workload.upload_bytes:
+            raise DeviceError(self.resource.url, f"{self.workload.id} uploads {self.workload.upload_bytes} bytes "
+                              f"per inference, got {len(data)}", "pass samples of the workload's input size")
+        self.client.load(data)
+
+    def infer(self, n: int, warmup: int) -> Inference:
+        w = self.client.infer(n, warmup)
+        extra = self._extra(w)
+        energy_j = None
+        if self.mode == "energy":
+            window = self._pending_energy.get("window")
+            if window is None:
+                raise DeviceError(self.resource.url, "no energy window was recorded for this inference",
+                                  "check the timestamp wire from the DUT to the energy monitor")
+            energy_j = float(window.energy_j) if math.isfinite(window.energy_j) else None
+            elapsed_s = float(window.duration_s)
+            extra["energy_window"] = window.as_dict()
+        elif w.elapsed_us is not None:
+            elapsed_s = w.elapsed_us / 1e6
+        else:
+            elapsed_s = math.nan  # energy-mode firmware in accuracy mode: no timestamps printed
+        return Inference(results=np.asarray(w.results, dtype=np.float64), n=n, warmup=warmup,
+                         elapsed_s=elapsed_s, latencies_ns=None, first_ns=None, energy_j=energy_j, extra=extra)
+
+    def _extra(self, w: WindowReply) -> dict[str, Any]:
+        now = self.client.counters.snapshot()
+        before = self._counts_at_last_report
+        self._counts_at_last_report = now
+        extra: dict[str, Any] = {"resets": now[0] - before[0], "retries": now[1] - before[1]}
+        if now[2] != before[2]:
+            extra["link_errors"] = now[2] - before[2]
+        if now[3] != before[3]:
+            extra["confirmations"] = now[3] - before[3]
+        if w.laps is not None:
+            extra["lap_us"] = list(w.laps)
+            if w.wraps:
+                extra["timer_wraps"] = w.wraps
+        return extra
+
+    def close(self) -> None:
+        if self.monitor is not None:
+            try:
+                self.monitor.close()
+            except Exception:  # closing must not hide the error that got us here
+                pass
+            self.monitor = None
+        if self.link is not None:
+            self.link.transport.close()
+            self.link = None
+        self.transcript.close()
+
+
+class SerialRunner(Runner):
+    name = "serial"
+    summary = "a board running MLPerf Tiny (EEMBC) firmware on a serial port, socket:// or rfc2217:// URL"
+    needs_model = False
+    modes = ("performance", "accuracy", "energy")
+    kernels = ()
+    default_kernels: dict[str, str] = {}
+
+    @classmethod
+    def add_arguments(cls, group: argparse._ArgumentGroup) -> None:
+        group.add_argument("--port", metavar="PORT",
+                           help="serial port or URL of the DUT (or of its interface board): /dev/ttyACM0, COM3, "
+                           "socket://host:port, rfc2217://host:port (`tinyperf devices` lists ports)")
+        group.add_argument("--baud", type=int, metavar="N",
+                           help=f"baud rate of the port (default {DEFAULT_BAUD}; some ad01 firmware uses 921600)")
+        group.add_argument("--interface-board", choices=BOARDS, metavar="KIND",
+                           help="reach the DUT through an interface board: stm32h573 (enhanced board), arduino "
+                           "(IO manager), none (default; required for energy mode)")
+        group.add_argument("--dut-baud", type=int, metavar="N",
+                           help="baud between interface board and DUT (default: the board's `checkbaud`; "
+                           "a different value is set with `setbaud`)")
+        group.add_argument("--chunk-size", type=int, metavar="BYTES",
+                           help="payload bytes per `db` command (default 31 direct, 26 through a board)")
+        group.add_argument("--timeout", type=float, metavar="S",
+                           help="silence allowed before a reply to an ordinary command (default 5 s; `infer` "
+                           "waits > 2x the expected window)")
+        group.add_argument("--infer-timeout", type=float, metavar="S",
+                           help="silence allowed for the first `infer` of a session, before its duration is "
+                           "known (default 120 s)")
+        group.add_argument("--retries", type=int, metavar="N",
+                           help="redo a failed command (garbled reply, reset, error) at most N times (default 3)")
+        group.add_argument("--verify", choices=VERIFY_CHOICES,
+                           help="read uploads back and repeat inferences until two agree: auto (default: after "
+                           "the first link error), always (noisy links), never")
+        group.add_argument("--no-model-check", action="store_true", default=None,
+                           help="do not require the DUT's `profile` model id to match the workload")
+        group.add_argument("--energy-monitor", metavar="SPEC",
+                           help="energy mode: lpm01a:<port-or-URL> or joulescope[:<serial>]")
+        group.add_argument("--voltage-mv", type=int, metavar="MV",
+                           help=f"energy mode: DUT supply set on the monitor (default {DEFAULT_VOLTAGE_MV})")
+
+    @classmethod
+    def availability(cls) -> str | None:
+        try:
+            import serial  # noqa: F401
+        except ImportError as exc:
+            return f"pyserial is not importable ({exc}); `pip install pyserial`"
+        return None
+
+    def open(self, config: RunnerConfig) -> SerialSession:
+        return SerialSession(config)

@@ -1,0 +1,194 @@
+"""Bytes to and from one open port: efficient line reads, byte counters and the transcript.
+
+Reads go straight to the file descriptor or socket where there is one (one select and one read
+per burst, instead of pyserial's byte-at-a-time loops), because a 27 kB upload is 900 round
+trips and per-trip overhead is what separates a runner from the wire limit.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import select
+import socket
+import time
+from collections import deque
+from pathlib import Path
+from typing import IO
+
+import serial
+
+from device_runners.serial.parse import split_lines
+from harness.errors import DeviceError
+
+TRANSCRIPT_NAME = "serial-transcript.log"
+
+
+class PortGone(DeviceError):
+    """The port disappeared (USB unplugged, board reset its USB, emulator or ser2net stopped)."""
+
+
+class Transcript:
+    """Every byte both ways, timestamped and direction-marked (`>` host to device, `<` back).
+
+    Times are seconds since the transcript opened; bytes are escaped (\\r, \\n, \\xNN) so the
+    file stays one record per line and shows exactly what crossed the wire.
+    """
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self._fh: IO[str] | None = None
+        self._t0 = time.monotonic()
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = open(path, "a", encoding="ascii", buffering=1)
+            stamp = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+            self._fh.write(f"# tinyperf serial transcript opened {stamp}; "
+                           "columns: seconds since open, > host->device | < device->host | # note, bytes\n")
+
+    def record(self, direction: str, data: bytes) -> None:
+        if self._fh is not None and data:
+            text = data.decode("latin-1").encode("unicode_escape").decode("ascii")
+            self._fh.write(f"{time.monotonic() - self._t0:12.6f} {direction} {text}\n")
+
+    def note(self, text: str) -> None:
+        if self._fh is not None:
+            self._fh.write(f"{time.monotonic() - self._t0:12.6f} # {text}\n")
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+
+class LineTransport:
+    """Line-framed I/O over a pyserial port (device, socket:// or rfc2217://)."""
+
+    def __init__(self, ser: serial.SerialBase, where: str, transcript: Transcript | None = None):
+        self.ser = ser
+        self.where = where
+        self.transcript = transcript or Transcript(None)
+        self.tx_bytes = 0
+        self.rx_bytes = 0
+        self._buf = bytearray()
+        self._lines: deque[str] = deque()
+        self._fd: int | None = None
+        self._sock: socket.socket | None = None
+        sock = getattr(ser, "_socket", None)
+        if type(ser).__module__ == "serial.serialposix":
+            self._fd = ser.fileno()
+        elif isinstance(sock, socket.socket) and type(ser).__module__.endswith("protocol_socket"):
+            self._sock = sock
+
+    # -- writing ---------------------------------------------------------------------------
+    def write(self, data: bytes) -> None:
+        self.transcript.record(">", data)
+        try:
+            self.ser.write(data)
+        except serial.SerialTimeoutException:
+            raise DeviceError(self.where, "writing to the port timed out (the device is not taking data)",
+                              "check the cable and that nothing else holds the port; unplug and replug the board") from None
+        except (serial.SerialException, OSError) as exc:
+            raise self._gone("writing", exc) from None
+        self.tx_bytes += len(data)
+
+    # -- reading ---------------------------------------------------------------------------
+    def read_line(self, deadline: float) -> str | None:
+        """The next complete line, or None if none completes before `deadline` (monotonic)."""
+        while not self._lines:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            chunk = self._read_some(remaining)
+            if chunk:
+                self._buf += chunk
+                self._lines.extend(split_lines(self._buf))
+        return self._lines.popleft()
+
+    def partial(self) -> str:
+        """Bytes received after the last line end (an unterminated line)."""
+        return self._buf.decode("latin-1")
+
+    def take_partial(self) -> str:
+        text = self.partial()
+        self._buf.clear()
+        return text
+
+    def drain(self) -> list[str]:
+        """Everything already received and not yet consumed, as lines (partial line included)."""
+        while True:
+            chunk = self._read_some(0.0)
+            if not chunk:
+                break
+            self._buf += chunk
+        self._lines.extend(split_lines(self._buf))
+        out = list(self._lines)
+        self._lines.clear()
+        if self._buf:
+            out.append(self.take_partial())
+        return out
+
+    def quiet(self, seconds: float) -> list[str]:
+        """Read until nothing has arrived for `seconds`; return what came (for resynchronising)."""
+        got: list[str] = []
+        last = time.monotonic()
+        while True:
+            remaining = last + seconds - time.monotonic()
+            if remaining <= 0:
+                break
+            chunk = self._read_some(remaining)
+            if chunk:
+                self._buf += chunk
+                last = time.monotonic()
+        got.extend(self._lines)
+        self._lines.clear()
+        got.extend(split_lines(self._buf))
+        if self._buf:
+            got.append(self.take_partial())
+        return got
+
+    def _read_some(self, wait: float) -> bytes:
+        try:
+            if self._fd is not None:
+                ready, _, _ = select.select([self._fd], [], [], max(0.0, min(wait, 1.0)))
+                if not ready:
+                    return b""
+                data = os.read(self._fd, 65536)
+                if not data:
+                    raise OSError("device reports data but returned none (disconnected?)")
+            elif self._sock is not None:
+                ready, _, _ = select.select([self._sock], [], [], max(0.0, min(wait, 1.0)))
+                if not ready:
+                    return b""
+                data = self._sock.recv(65536)
+                if not data:
+                    raise OSError("the connection was closed by the other end")
+            else:
+                waiting = self.ser.in_waiting
+                if waiting:
+                    data = self.ser.read(waiting)
+                elif wait <= 0:
+                    return b""
+                else:
+                    data = self.ser.read(1)
+                    if data and self.ser.in_waiting:
+                        data += self.ser.read(self.ser.in_waiting)
+        except (serial.SerialException, OSError) as exc:
+            raise self._gone("reading", exc) from None
+        if data:
+            self.rx_bytes += len(data)
+            self.transcript.record("<", data)
+        return data
+
+    def _gone(self, doing: str, exc: Exception) -> PortGone:
+        self.transcript.note(f"port lost while {doing}: {exc}")
+        return PortGone(self.where, f"the port vanished while {doing} ({str(exc).strip() or type(exc).__name__})",
+                        "reconnect the board (or restart the emulator / ser2net), then continue with "
+                        "`tinyperf run --resume <run dir>`: finished samples are kept")
+
+    def close(self) -> None:
+        """Close the port; the transcript belongs to whoever opened it (it outlives a reconnect)."""
+        try:
+            self.ser.close()
+        except (serial.SerialException, OSError):
+            pass

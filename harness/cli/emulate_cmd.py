@@ -1,0 +1,126 @@
+"""`tinyperf emulate`: virtual hardware to try the serial runner without a board.
+
+`tinyperf emulate dut --workload kws01 --pty` starts a virtual MLPerf Tiny DUT (the EEMBC
+firmware's protocol, quirks included, outputs from the real model on reference kernels) and
+prints the port to pass to `tinyperf run --runner serial --port ...`. `tinyperf emulate lpm01a`
+starts a virtual energy monitor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import threading
+from pathlib import Path
+
+from harness.console import console, err_console
+from harness.errors import TinyperfError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("emulate", help="run virtual hardware (a DUT, an interface board, an LPM01A)",
+                       description="Virtual boards that speak the real protocols, for trying the serial "
+                       "runner without hardware.")
+    kinds = p.add_subparsers(dest="emulated", metavar="<device>")
+    _add_dut(kinds)
+    try:
+        from device_runners.emulators.lpm01a import add_lpm01a_subcommand
+    except ImportError:
+        pass
+    else:
+        add_lpm01a_subcommand(kinds)
+    p.set_defaults(handler=lambda args: (p.print_help(), 2)[1])
+
+
+def _add_dut(kinds: argparse._SubParsersAction) -> None:
+    from device_runners.emulators.dut import RESULT_FORMATS
+    from workloads.catalog import WORKLOADS
+
+    d = kinds.add_parser(
+        "dut", help="a virtual DUT running MLPerf Tiny (EEMBC) firmware",
+        description="A virtual board: the EEMBC test-harness protocol exactly (quirks included), outputs "
+        "from the real model on LiteRT reference kernels (= TFLite Micro), timestamps from a deterministic "
+        "clock advanced --us-per-inference per inference (a 10 s window costs no wall time).")
+    d.add_argument("--workload", "-w", required=True, choices=list(WORKLOADS), help="firmware for this workload")
+    d.add_argument("--model", metavar="FILE", help="the .tflite the firmware runs (default: the reference model)")
+    d.add_argument("--models-dir", metavar="DIR", help="folder of reference models (env TINYPERF_MODELS)")
+    where = d.add_mutually_exclusive_group()
+    where.add_argument("--pty", action="store_true", help="serve on a pseudo-terminal (default); prints its path")
+    where.add_argument("--tcp", type=int, metavar="PORT",
+                       help="serve on 127.0.0.1:PORT (open as socket://127.0.0.1:PORT; 0 = any free port)")
+    d.add_argument("--mode", choices=("performance", "energy"), default="performance",
+                   help="firmware timestamp mode: performance prints m-lap-us; energy pulses a GPIO instead")
+    d.add_argument("--baud", type=int, metavar="N",
+                   help="the DUT UART's rate (default 115200, 9600 in energy mode); a host at another rate "
+                   "reads garbage, as from a real board")
+    d.add_argument("--baud-limit", type=int, metavar="N",
+                   help="throttle the host link to N baud (10 bits per byte, real time); default: no limit")
+    d.add_argument("--us-per-inference", type=float, metavar="US",
+                   help="simulated compute time per inference (default: the workload's published reference latency)")
+    d.add_argument("--start-us", type=int, default=0, metavar="US",
+                   help="clock value at power-on; near 4294967296 the 32-bit m-lap-us counter soon wraps")
+    d.add_argument("--faults", metavar="SPEC", default="",
+                   help="inject faults, e.g. drop=0.01,garble=0.01,stall=3@12,reset@40,slow=0.2,error@7,seed=1")
+    d.add_argument("--vendor", metavar="NAME", help="vendor string for m-name-dut-[...] (default 'tinyperf emulator')")
+    d.add_argument("--model-id", metavar="ID", help="model id the `profile` command reports (default: the workload)")
+    d.add_argument("--result-format", choices=RESULT_FORMATS, default="reference",
+                   help="results as printed by: reference (kws truncated 3 decimals, vww/ic %%0.3f, ad 6 "
+                   "decimals), fixed3, fixed6, truncated3")
+    d.add_argument("--interface-board", choices=("none", "stm32h573", "arduino"), default="none",
+                   help="put a virtual interface board in front of the DUT (the host talks to the board)")
+    d.add_argument("--dut-baud", type=int, default=9600, metavar="N", help="DUT rate behind the interface board")
+    d.add_argument("--energy-monitor", choices=("none", "lpm01a"), default="none",
+                   help="also run a virtual LPM01A that records the DUT's timestamp pulses (energy mode)")
+    d.add_argument("--power-mw", type=float, default=5.0, help="power the emulated DUT draws (LPM01A)")
+    d.add_argument("--voltage-mv", type=int, default=3300, help="voltage at which it draws --power-mw (LPM01A)")
+    d.add_argument("--ready-file", metavar="FILE",
+                   help="write the port(s) as JSON to FILE once serving (for scripts)")
+    d.set_defaults(handler=handle_dut)
+
+
+def handle_dut(args: argparse.Namespace) -> int:
+    from device_runners.emulators.rig import start_rig
+    from harness.models import resolve_model
+    from workloads.catalog import get_workload
+
+    wl = get_workload(args.workload)
+    model = resolve_model(wl, args.model, args.models_dir)
+    if model.synthetic_weights:
+        err_console.print(f"[yellow]note:[/] no {wl.id} reference model found; the firmware runs "
+                          f"{model.path.name} ({model.note})", highlight=False)
+    lpm = None
+    if args.energy_monitor == "lpm01a":
+        lpm = {"power_mw": args.power_mw, "voltage_mv": args.voltage_mv}
+    try:
+        rig = start_rig(wl.id, model.path, tcp_port=args.tcp, baud=args.baud, baud_limit=args.baud_limit,
+                        us_per_inference=args.us_per_inference, mode=args.mode, vendor=args.vendor,
+                        faults=args.faults, start_us=args.start_us, result_format=args.result_format,
+                        interface_board=args.interface_board, dut_baud=args.dut_baud, model_id=args.model_id,
+                        lpm01a=lpm)
+    except OSError as exc:
+        raise TinyperfError("--tcp" if args.tcp is not None else "--pty", f"cannot serve ({exc})",
+                            "pick another --tcp port, or use --pty") from None
+    stop = threading.Event()
+
+    def _stop(*_: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    board = "" if args.interface_board == "none" else f" behind a {args.interface_board} interface board"
+    console.print(f"{wl.id} DUT emulator{board} on [bold]{rig.url}[/] ({args.mode} mode, "
+                  f"{rig.dut.us_per_inference:g} us/inference); Ctrl-C to stop", highlight=False)
+    if rig.monitor_url:
+        console.print(f"LPM01A emulator on [bold]{rig.monitor_url}[/] ({args.power_mw} mW)", highlight=False)
+    if args.ready_file:
+        Path(args.ready_file).write_text(json.dumps({"port": rig.url, "monitor": rig.monitor_url,
+                                                     "pid": __import__("os").getpid()}))
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        rig.close()
+        if rig.faults.injected:
+            console.print(f"faults injected: {rig.faults.injected}", highlight=False)
+    return 0
