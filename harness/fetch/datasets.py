@@ -15,7 +15,7 @@ from harness.fetch.archive import extract
 from harness.fetch.cache import datasets_folder, downloads_folder, sources_folder
 from harness.fetch.catalog import DATASETS, DatasetSource
 from harness.fetch.download import Fetched, fetch, shared_progress
-from workloads.build import BuildResult, build_set
+from workloads.builders import BuildResult, build_set
 from workloads.catalog import get_workload
 from workloads.dataset import Dataset
 
