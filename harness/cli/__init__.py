@@ -33,9 +33,25 @@ def build_parser() -> argparse.ArgumentParser:
         except ModuleNotFoundError as exc:
             if exc.name == f"harness.cli.{name}_cmd":
                 continue
-            raise
+            _register_broken(sub, name, exc)
+            continue
+        except ImportError as exc:
+            _register_broken(sub, name, exc)
+            continue
         module.register(sub)
     return parser
+
+
+def _register_broken(sub: argparse._SubParsersAction, name: str, exc: Exception) -> None:
+    """A command whose module fails to import must not take `tinyperf run` down with it."""
+    p = sub.add_parser(name, help=f"(unavailable: {exc})", add_help=False)
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+
+    def handler(args: argparse.Namespace) -> int:
+        raise TinyperfError(None, f"`tinyperf {name}` cannot start: {exc}",
+                            "reinstall with `python -m pip install -e '.[dev]'`; if that does not help, report a bug")
+
+    p.set_defaults(handler=handler)
 
 
 def main(argv: list[str] | None = None) -> int:
