@@ -209,6 +209,9 @@ def load_run(path: str | Path) -> Run:
     path = Path(path)
     meta, records = read_run_files(path)
     windows, samples = records_to_frames(records)
+    for df in (windows, samples):
+        if not df.empty:
+            df.insert(0, "run_id", meta.get("run_id"))  # rows join their run's provenance
     summary = summarize(meta, records, windows, samples, path)
     events = [r for r in records if r["kind"] == "event"]
     return Run(path, meta, windows, samples, summary, events)

@@ -16,6 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Print a run directory written by `tinyperf run`, even an interrupted one.")
     p.add_argument("run_dir", help="run directory (e.g. results/20261125-150000_host_myhost)")
     p.add_argument("--windows", action="store_true", help="also list the performance windows")
+    p.add_argument("--plot", action="store_true", help="plot per-window throughput and the per-inference latency histogram")
     p.set_defaults(handler=handle)
 
 
@@ -39,8 +40,23 @@ def handle(args: argparse.Namespace) -> int:
         for _, r in run.windows.iterrows():
             t.add_row(*(f"{r[c]:.4g}" if isinstance(r.get(c), float) else str(r.get(c)) for c in cols))
         console.print(t)
+    if args.plot and not run.windows.empty:
+        _plots(run)
     for w in warnings_of(run):
         console.print(f"[yellow]warning:[/] {w}", highlight=False)
     if not run.complete:
         console.print(f"[yellow]status {run.status}: continue with `tinyperf run --resume {run.path}`[/]")
     return 0
+
+
+def _plots(run) -> None:
+    import numpy as np
+
+    from harness.plots import latency_histogram, window_bars
+
+    for (wl, mode), w in run.windows.groupby(["workload", "mode"], sort=False):
+        console.print(window_bars(list(w["throughput_ips"]), f"{wl} {mode}: throughput per window"))
+        parts = [np.load(run.path / f) for f in w.get("latencies_file", []) if isinstance(f, str) and (run.path / f).is_file()]
+        if parts:
+            lat = np.concatenate(parts).astype(np.float64) / 1000.0
+            console.print(latency_histogram(lat, f"{wl} {mode}: per-inference latency ({len(lat):,} inferences)"))

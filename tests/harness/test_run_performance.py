@@ -32,6 +32,9 @@ def test_kws01_performance_windows_and_checker_line(models_dir: Path, data_dir: 
     m = CHECKER_THROUGHPUT.match(line)
     assert m and np.isclose(float(m.group(1)), s["throughput_ips"], rtol=1e-6)
     assert "not a valid MLPerf Tiny result" in r.stdout
+    assert (w["run_id"] == run.meta["run_id"]).all()
+    shown = tinyperf("show", run.path, "--plot")
+    assert shown.returncode == 0 and "per-inference latency" in shown.stdout and "◀ median" in shown.stdout
 
 
 def test_user_model_picks_its_workload_and_threads_are_recorded(models_dir: Path, data_dir: Path, tmp_path: Path) -> None:
