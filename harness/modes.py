@@ -86,6 +86,7 @@ def run_performance(session: DeviceSession, workload: Workload, items: list[Item
                     on_window: Callable[[int], None] = lambda i: None, mode: str = "performance",
                     save_latencies: Callable[[int, np.ndarray], str] | None = None) -> Calibration | None:
     """Run the windows not in `done`; returns the calibration used (journalled by the caller)."""
+    n_next: int | None = None  # a window that fell short raises N for the windows after it too
     for index, item in enumerate(items):
         if index in done:
             continue
@@ -95,13 +96,14 @@ def run_performance(session: DeviceSession, workload: Workload, items: list[Item
             sink("calibration", workload=workload.id, mode=mode, n=calibration.n, warmup=calibration.warmup,
                  pilot_n=calibration.pilot_n, pilot_elapsed_s=calibration.pilot_elapsed_s,
                  first_ns=calibration.first_ns)
-        n, retries = calibration.n, 0
+        n, retries = n_next or calibration.n, 0
         while True:
             inf = session.infer(n, calibration.warmup)
             if inf.elapsed_s >= min_window or retries >= MAX_WINDOW_RETRIES:
                 break
             retries += 1
             n = math.ceil(n * min_window * WINDOW_HEADROOM / max(inf.elapsed_s, 1e-9))
+        n_next = n
         row = window_row(workload, mode, index, item, inf, retries)
         if index == 0 and row["first_ns"] is None:
             row["first_ns"] = calibration.first_ns  # the cold inference happened in the pilot
