@@ -266,7 +266,7 @@ class DutFirmware:
         elif args[0] == "print":
             count = min(self.buff_size, len(self.buffer))
             for i in range(0, count, 8):
-                self._print("m-buffer-" + "-".join(f"{b:02x}" for b in self.buffer[i:i + 8]) + "\r\n")
+                self._print("m-buffer-" + "-".join(f"{b:02x}" for b in self.buffer[i:min(i + 8, count)]) + "\r\n")
             if count % 8:
                 self._print("\r\n")
         else:

@@ -73,6 +73,7 @@ class Endpoint:
         self.rx_bytes = 0
         self.tx_bytes = 0
         self.dropped_bytes = 0
+        self._tx_origin: float | None = None  # while a command is handled: when its `%` arrived
         self._stop = threading.Event()
         self._wlock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -95,9 +96,11 @@ class Endpoint:
 
     # -- serving -----------------------------------------------------------------------------
     def start(self, boot: bool = True) -> Endpoint:
+        """Power the device on (its boot banner waits in the port, as a board's does) and serve."""
+        if boot:
+            self.device.boot()
+
         def serve() -> None:
-            if boot:
-                self.device.boot()
             while not self._stop.is_set():
                 data = self._read(0.1)
                 if data:
@@ -131,8 +134,15 @@ class Endpoint:
                 if begin < len(data):
                     self.device.receive(data[begin:])
                 return
-            sleep_until(start + (end + 1) * self.rx.byte_s)
-            self.device.receive(data[begin:end + 1])
+            arrival = start + (end + 1) * self.rx.byte_s
+            sleep_until(arrival)
+            # the reply is timed from when the `%` arrived, not from when this thread woke up:
+            # a real MCU answers in microseconds, the emulator's wake-up latency is not the DUT's
+            self._tx_origin = arrival
+            try:
+                self.device.receive(data[begin:end + 1])
+            finally:
+                self._tx_origin = None
             begin = end + 1
 
     def send(self, data: bytes) -> None:
@@ -143,7 +153,8 @@ class Endpoint:
         if ratio is not None:
             data = mismatch_garbage(len(data), ratio)
         if self.tx.byte_s:
-            sleep_until(self.tx.finish(len(data), time.monotonic()))
+            origin = self._tx_origin if self._tx_origin is not None else time.monotonic()
+            sleep_until(self.tx.finish(len(data), origin))
         with self._wlock:
             self._write(data)
         self.tx_bytes += len(data)

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from device_runners.serial.parse import READY
+from device_runners.serial.parse import READY, resembles_ready
 from device_runners.serial.transport import LineTransport
 
 #: longest line the protocol prints (a 12-value results line is ~85 bytes), for timing slack
@@ -28,6 +28,7 @@ class Reply:
     command: str
     lines: list[str] = field(default_factory=list)
     complete: bool = False  # the DUT's m-ready arrived
+    mangled_ready: str | None = None  # the terminator arrived corrupted (accepted, but the link is noisy)
     started: bool = False  # at least one DUT line arrived
     silence_s: float = 0.0  # for an incomplete reply: how long the link stayed quiet
     elapsed_s: float = 0.0  # command written -> reply ended
@@ -43,6 +44,8 @@ class EembcLink:
     dut_command_limit = 80
     #: bytes one command may put on the wire before its reply (None: only the DUT buffer limits)
     wire_command_limit: int | None = None
+    #: what to check when the DUT stops answering (None: the generic advice)
+    no_reply_hint: str | None = None
 
     def __init__(self, transport: LineTransport, dut_baud: int):
         self.transport = transport
@@ -99,7 +102,10 @@ class EembcLink:
             if dut_line is None:
                 continue
             reply.started = True
-            if dut_line == READY:
+            if dut_line == READY or resembles_ready(dut_line):
+                # m-ready is always the last line; one or two corrupted characters do not hide it
+                if dut_line != READY:
+                    reply.mangled_ready = dut_line
                 reply.complete = True
                 reply.elapsed_s = now - t0
                 return reply

@@ -39,6 +39,9 @@ class BoardLink(EembcLink):
     #: the relay takes one host command of at most 64 bytes (`dut db <52 hex>%` = 60)
     wire_command_limit = 64
     half_duplex = False
+    no_reply_hint = ("check the wires between interface board and DUT and the board's DUT baud (`checkbaud`; "
+                     "energy-mode firmware runs at 9600: --dut-baud 9600 sets it); a board whose DUT never "
+                     "answered keeps waiting for it until it is power-cycled")
 
     def __init__(self, transport: LineTransport, dut_baud: int):
         super().__init__(transport, dut_baud)

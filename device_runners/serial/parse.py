@@ -80,6 +80,20 @@ def resembles_ready(line: str) -> bool:
     return _edit_distance(line, READY) <= 2
 
 
+def near(line: str, expected: str) -> bool:
+    """`line` is the fixed-text line `expected` with at most two characters corrupted.
+
+    Only for lines whose meaning is the event itself (m-load-done, m-infer-done, ...): every
+    number in `expected` must still appear in `line` exactly, as a whole number, so a corrupted
+    digit never passes for another count.
+    """
+    if line == expected:
+        return True
+    if abs(len(line) - len(expected)) > 2 or _edit_distance(line, expected) > 2:
+        return False
+    return all(re.search(rf"(?<!\d){n}(?!\d)", line) for n in re.findall(r"\d+", expected))
+
+
 def _edit_distance(a: str, b: str) -> int:
     prev = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):

@@ -36,8 +36,12 @@ VERIFY_CHOICES = ("auto", "always", "never")
 #: two repeated windows agree when their elapsed times differ by at most this fraction (+2 us)
 AGREE_REL = 2e-3
 AGREE_ABS_US = 2
-MAX_AGREEMENT_TRIES = 5
+MAX_AGREEMENT_TRIES = 6
 RESYNC_MARKERS = 3
+READBACK_TRIES = 4
+ROW_CHARS = len("m-buffer-00-11-22-33-44-55-66-77\r\n")
+#: a `db` chunk is answered in microseconds by any firmware: no need to wait the full --timeout
+CHUNK_PATIENCE_S = 1.0
 FIRST_INFER_TIMEOUT_S = 120.0
 
 CHECK_LINK = ("check the baud rate (`tinyperf devices --port <port>` shows which rate answers), "
@@ -96,7 +100,7 @@ class Counters:
 
 class DutClient:
     def __init__(self, link: EembcLink, workload: Workload, *, mode: str = "performance",
-                 timeout: float = 5.0, retries: int = 3, verify: str = "auto", chunk_size: int | None = None,
+                 timeout: float = 5.0, retries: int = 5, verify: str = "auto", chunk_size: int | None = None,
                  first_infer_timeout: float = FIRST_INFER_TIMEOUT_S,
                  on_window: Callable[[str, WindowReply | None], None] | None = None):
         if verify not in VERIFY_CHOICES:
@@ -141,7 +145,8 @@ class DutClient:
         self.resync(initial=True)
         name = self._recover("name", lambda: self._agreeing(self._query_name))
         profile, model = self._recover("profile", lambda: self._agreeing(self._query_profile))
-        ts_mode = self._recover("timestamp", self._query_timestamp_mode) if probe_timestamp else None
+        ts_mode = (self._recover("timestamp", lambda: self._agreeing(self._query_timestamp_mode))
+                   if probe_timestamp else None)
         self.identity = Identity(name, profile, model, ts_mode)
         self.transcript.note(f"identity: name={name!r} profile={profile!r} model={model!r} timestamps={ts_mode}")
         return self.identity
@@ -161,7 +166,10 @@ class DutClient:
         return P.parse_profile(self._command("profile"))
 
     def _query_timestamp_mode(self) -> str:
-        laps = [P.parse_lap(l) for l in self._command("timestamp") if P.RE_LAP.fullmatch(l)]
+        lines = self._command("timestamp")
+        if any(P.looks_garbled(l) for l in lines):
+            raise LinkTrouble(f"garbled reply to `timestamp`: {lines!r}")
+        laps = [P.parse_lap(l) for l in lines if P.RE_LAP.fullmatch(l)]
         if len(laps) > 1:
             raise LinkTrouble(f"`timestamp` printed {len(laps)} timestamps")
         return "performance" if laps else "energy"
@@ -193,45 +201,66 @@ class DutClient:
         if any(P.RE_OVERFLOW.fullmatch(l) for l in lines):
             raise DeviceError(self.where, f"the DUT's input buffer is smaller than {n} bytes ({lines[0]})",
                               f"flash firmware built for {self.workload.id}")
-        expecting = [int(m.group(1)) for l in lines if (m := P.RE_EXPECTING.fullmatch(l))]
-        if expecting != [n]:
+        if not self._exactly(lines, [f"m-[Expecting {n} bytes]"]):
             raise LinkTrouble(f"`db load {n}` answered {lines!r}")
         self._buffer_lost = False
         step = self.chunk_size
         last = (n - 1) // step
         hexed = data.hex()
         command = self._command
+        patience = min(self.timeout, CHUNK_PATIENCE_S + self.link.intra_reply_silence_s)
         for i in range(last + 1):
-            lines = command("db " + hexed[2 * i * step:2 * (i + 1) * step])
+            lines = command("db " + hexed[2 * i * step:2 * (i + 1) * step], patience)
             if i < last:
-                if lines:
-                    self._check_chunk_reply(lines, final=False)
-            elif lines != [P.LOAD_DONE]:
-                self._check_chunk_reply(lines, final=True)
+                if lines and not self._exactly(lines, []):
+                    raise LinkTrouble(f"unexpected reply to `db` chunk {i + 1} of {last + 1}: {lines!r}")
+            elif lines != [P.LOAD_DONE] and not self._exactly(lines, [P.LOAD_DONE]):
+                raise LinkTrouble(f"the last `db` chunk was answered {lines!r}, not m-load-done")
         if self.suspicious:
             self._read_back(data)
 
-    def _check_chunk_reply(self, lines: list[str], final: bool) -> None:
-        if final and P.LOAD_DONE in lines:
-            extra = [l for l in lines if l != P.LOAD_DONE and P.is_protocol_line(l)]
-            if not extra:
-                return
-        if not final and P.LOAD_DONE in lines:
-            raise LinkTrouble("m-load-done before the last chunk: the DUT expects fewer bytes")
-        protocol = [l for l in lines if P.is_protocol_line(l) or P.looks_garbled(l)]
-        if protocol or final:
-            raise LinkTrouble(f"unexpected reply to a `db` chunk: {lines!r}" if protocol
-                              else "the last chunk was not answered with m-load-done")
+    def _exactly(self, lines: list[str], expected: list[str]) -> bool:
+        """The protocol lines of a reply are `expected` (fixed-text lines; corrupted characters
+        tolerated, numbers not). Free text such as vendor debug output is ignored."""
+        relevant = [l for l in lines if P.is_protocol_line(l) or P.looks_garbled(l)]
+        if len(relevant) != len(expected) or not all(P.near(l, e) for l, e in zip(relevant, expected)):
+            return False
+        for got, want in zip(relevant, expected):
+            if got != want:
+                self._trouble(f"{want!r} arrived as {got!r}")
+        return True
 
     def _read_back(self, data: bytes) -> None:
-        """`db print` and compare: the DUT has no checksum, this is the only proof of an upload."""
-        lines = self._command("db print")
-        printed = P.parse_buffer_lines([l for l in lines if l.startswith("m-buffer-") or P.looks_garbled(l)])
-        self.counters.confirmations += 1
-        if printed != data:
-            diff = next((i for i, (a, b) in enumerate(zip(printed, data)) if a != b), min(len(printed), len(data)))
-            raise LinkTrouble(f"read-back differs from the upload at byte {diff} "
-                              f"({len(printed)} bytes printed, {len(data)} sent)")
+        """`db print` and compare: the DUT has no checksum, this is the only proof of an upload.
+
+        Each 8-byte line that parses and matches confirms its bytes; a corrupted line is read
+        again with the next `db print`. A stored byte that differs never confirms, so the upload
+        is redone.
+        """
+        rows = (len(data) + 7) // 8
+        confirmed = [False] * rows
+        for _ in range(READBACK_TRIES):
+            position = 0  # characters since the first row: each row is 32 + CRLF, so it locates rows
+            for line in self._command("db print"):
+                here = position
+                position += len(line) + 2
+                if not line.startswith("m-buffer-"):
+                    continue
+                try:
+                    row = P.parse_buffer_lines([line])
+                except P.GarbledLine:
+                    continue
+                guess = round(here / ROW_CHARS)
+                near_rows = [i for i in range(max(0, guess - 2), min(rows, guess + 3))
+                             if data[8 * i:8 * i + 8] == row]
+                if len(near_rows) == 1 or guess in near_rows:  # identical neighbours: only at its place
+                    confirmed[guess if guess in near_rows else near_rows[0]] = True
+            if all(confirmed):
+                self.counters.confirmations += 1
+                return
+            self._trouble(f"read-back: {rows - sum(confirmed)} of {rows} rows not confirmed yet")
+        raise LinkTrouble(f"the uploaded bytes could not be confirmed ({rows - sum(confirmed)} rows of 8 "
+                          "differ or never arrived intact)")
 
     # -- inference ---------------------------------------------------------------------------
     def infer(self, n: int, warmup: int) -> WindowReply:
@@ -305,53 +334,79 @@ class DutClient:
         return w
 
     def _parse_window(self, lines: list[str], n: int, warmup: int, host_s: float) -> WindowReply:
-        order: list[str] = []
+        fixed = {"warmup-start": f"m-warmup-start-{warmup}", "warmup-done": P.WARMUP_DONE,
+                 "infer-start": f"m-infer-start-{n}", "infer-done": P.INFER_DONE}
+        events: list[str] = []
         laps: list[int] = []
-        results: P.ParsedResults | None = None
+        results_line: str | None = None
+        garbled: list[str] = []
         for line in lines:
-            if m := P.RE_WARMUP_START.fullmatch(line):
-                if int(m.group(1)) != warmup:
-                    raise LinkTrouble(f"`{line}` for a warm-up of {warmup}")
-                order.append("warmup-start")
-            elif line == P.WARMUP_DONE:
-                order.append("warmup-done")
-            elif m := P.RE_INFER_START.fullmatch(line):
-                if int(m.group(1)) != n:
-                    raise LinkTrouble(f"`{line}` for {n} inferences")
-                order.append("infer-start")
-            elif P.RE_LAP.fullmatch(line):
-                laps.append(P.parse_lap(line))
-                order.append("lap")
-            elif line == P.INFER_DONE:
-                order.append("infer-done")
-            elif line.startswith("m-results-"):
-                if results is not None:
-                    raise LinkTrouble("two results lines in one reply")
-                results = P.parse_results(line, self.expected_results)
-                order.append("results")
-            elif P.RE_SHORT_INPUT.fullmatch(line):
+            if P.RE_SHORT_INPUT.fullmatch(line):
                 raise InputLost(line)
+            if P.RE_LAP.fullmatch(line):
+                laps.append(P.parse_lap(line))
+                events.append("lap")
+            elif line.startswith("m-results-["):
+                results_line = line
+                events.append("results")
+            elif (name := next((k for k, e in fixed.items() if P.near(line, e)), None)) is not None:
+                if line != fixed[name]:
+                    self._trouble(f"{fixed[name]!r} arrived as {line!r}")
+                events.append(name)
             elif P.looks_garbled(line):
-                raise LinkTrouble(f"garbled line in the `infer` reply: {line!r}")
-        expected = ["warmup-start", "warmup-done", "infer-start"] + ["lap"] * len(laps) + ["infer-done", "results"]
-        if order != expected or results is None:
+                garbled.append(line)
+                events.append("garbled")
+        if "infer-done" not in events:
+            raise LinkTrouble(f"`infer {n} {warmup}` reply without m-infer-done: {lines!r}")
+        done = events.index("infer-done")
+        head, tail = events[:done], events[done + 1:]
+        if "garbled" in head:
+            raise LinkTrouble(f"garbled line in the `infer` reply: {garbled[0]!r}")
+        if head != ["warmup-start", "warmup-done", "infer-start"] + ["lap"] * len(laps) or len(laps) not in (0, 2):
             raise LinkTrouble(f"`infer {n} {warmup}` reply out of shape: {lines!r}")
-        if len(laps) not in (0, 2):
-            raise LinkTrouble(f"{len(laps)} timestamps in one window")
         if laps and self.mode == "energy":
             raise DeviceError(self.where, "the DUT prints m-lap-us timestamps: its firmware is built for "
                               "performance mode, so the energy monitor sees no timestamp pulses",
                               "flash energy-mode firmware (EE_CFG_ENERGY_MODE=1) for energy runs")
-        if len(laps) == 0 and self.mode == "performance":
+        if not laps and self.mode == "performance":
             raise DeviceError(self.where, "the DUT prints no m-lap-us timestamps: its firmware is built for "
                               "energy mode (timestamps are GPIO pulses)",
                               "flash performance-mode firmware, or run --mode energy through an interface board "
                               "with an energy monitor")
+        results = None
+        if tail == ["results"]:
+            try:
+                results = P.parse_results(results_line or "", self.expected_results)
+            except P.GarbledLine as exc:
+                self._trouble(f"results line garbled ({exc}); asking `results` again")
+        elif tail not in ([], ["garbled"]):
+            raise LinkTrouble(f"unexpected lines after m-infer-done: {lines!r}")
+        else:
+            self._trouble("the results line was lost; asking `results` again")
+        if results is not None and not results.uniform_decimals and self.suspicious:
+            self._trouble(f"results printed with mixed decimals ({results.text!r}); asking `results` again")
+            results = None
+        if results is None:  # the window itself is fine: fetch its results, do not redo it
+            results = self._results_again()
         elapsed = wraps = None
         if laps:
             elapsed, wraps = P.lap_elapsed_us(laps[0], laps[1], host_s * 1e6)
         return WindowReply(results.values, results.text, results.uniform_decimals,
                            (laps[0], laps[1]) if laps else None, elapsed, wraps or 0, host_s)
+
+    def _results_again(self) -> P.ParsedResults:
+        last: Exception | None = None
+        for _ in range(3):
+            try:
+                found = [l for l in self._command("results") if l.startswith("m-results-[") or P.looks_garbled(l)]
+                if len(found) == 1:
+                    return P.parse_results(found[0], self.expected_results)
+                last = LinkTrouble(f"{len(found)} results lines for `results`")
+            except (LinkTrouble, P.GarbledLine) as exc:
+                last = exc
+            self._trouble(f"`results`: {last}")
+            self.resync(context=str(last))
+        raise LinkTrouble(f"no intact results line after 3 requests ({last})")
 
     def results(self) -> P.ParsedResults:
         """`results`: the last inference's values again."""
@@ -372,6 +427,8 @@ class DutClient:
         if any(P.is_boot_line(l) for l in reply.lines):
             self._buffer_lost = True
             raise DutReset(f"boot banner in the reply to `{command}`")
+        if reply.mangled_ready is not None:
+            self._trouble(f"m-ready arrived as {reply.mangled_ready!r} after `{command}`")
         if not reply.complete:
             if not reply.started:
                 raise LinkTrouble(f"no reply to `{command}` after {reply.silence_s:.1f} s")
@@ -393,7 +450,7 @@ class DutClient:
                 self.counters.resets += 1
                 self._trouble(f"DUT reset during `{what}` ({exc})")
                 last = f"the DUT reset ({exc})"
-                self.resync()
+                self.resync(context=last)
             except InputLost as exc:
                 self._buffer_lost = True
                 self._trouble(f"input lost during `{what}` ({exc})")
@@ -401,15 +458,17 @@ class DutClient:
             except DutErrorReply as exc:
                 self._trouble(f"`{what}` answered e-[{exc}]")
                 last = f"the DUT answered e-[{exc}]"
-                self.resync()
+                self.resync(context=last)
             except (LinkTrouble, P.GarbledLine) as exc:
                 self._trouble(f"`{what}`: {exc}")
                 last = str(exc)
-                self.resync()
+                self.resync(context=last)
             failures += 1
             self.counters.retries += 1
             if failures > self.max_retries:
-                raise DeviceError(self.where, f"`{what}` failed {failures} times; last: {last}",
+                noisy = (f" ({self.counters.link_errors} link errors so far: the link corrupts data)"
+                         if self.counters.link_errors > failures else "")
+                raise DeviceError(self.where, f"`{what}` failed {failures} times{noisy}; last: {last}",
                                   "check the link and the transcript (serial-transcript.log in the run "
                                   "directory shows every byte); " + CHECK_LINK) from None
 
@@ -426,38 +485,53 @@ class DutClient:
             self.suspicious = True
             self.transcript.note("verification on: uploads are read back, inferences repeated until two agree")
 
-    def resync(self, initial: bool = False) -> None:
+    def resync(self, initial: bool = False, context: str | None = None) -> None:
         """Reach a clean point: send a unique unknown command and read up to its echo.
 
         Replies are strictly in order, so once `e-[Unknown command: <marker>]` and its m-ready
         are read, nothing older is left in the stream. A boot banner seen on the way means the
-        DUT reset and lost its input.
+        DUT reset and lost its input. `context` says what went wrong first, for the error.
         """
+        transport = self.link.transport
         started = time.monotonic()
+        rx_before = transport.rx_bytes
+        lines_seen = 0
         for attempt in range(RESYNC_MARKERS):
-            leftover = self.link.transport.quiet(0.05 if not initial else 0.02)
+            leftover = transport.quiet(0.05 if not initial else 0.02)
+            lines_seen += len(leftover)
             if any(P.is_boot_line(l) for l in leftover):
-                self._buffer_lost = True
-                if not initial:
-                    self.counters.resets += 1
+                self._note_boot(initial)
             marker = f"tpsync{secrets.token_hex(4)}"
             self.transcript.note(f"resynchronising with `{marker}`")
             reply = self.link.exchange(marker, self.timeout)
             seen = reply.stale + reply.lines
+            lines_seen += len(seen)
             if any(P.is_boot_line(l) for l in seen):
-                self._buffer_lost = True
-                if not initial:
-                    self.counters.resets += 1
+                self._note_boot(initial)
             if any(marker in l for l in reply.lines):
                 if not reply.complete:  # the echo came, its m-ready was lost: wait out any tail
-                    self.link.transport.quiet(self.link.intra_reply_silence_s)
+                    transport.quiet(self.link.intra_reply_silence_s)
                 return
             # the marker's echo may still be on its way behind a stalled reply: keep reading
-            if self._await_marker(marker):
+            if reply.started and self._await_marker(marker):
                 return
+            if attempt >= 1 and lines_seen == 0 and transport.rx_bytes > rx_before:
+                break  # bytes, never a line: no point in waiting longer
         waited = time.monotonic() - started
-        raise DeviceError(self.where, f"the DUT stopped answering: {RESYNC_MARKERS} resynchronisation "
-                          f"commands got no reply in {waited:.1f} s", CHECK_LINK)
+        if lines_seen == 0 and transport.rx_bytes > rx_before:
+            raise DeviceError(self.where, "bytes arrive but never form a protocol line: most likely the board "
+                              "runs at another baud rate",
+                              "find its rate with `tinyperf devices --port <port>` and pass --baud N")
+        first = f"{context}, and " if context else ""
+        baud = getattr(transport.ser, "baudrate", None)
+        at = f" at {baud} baud" if baud and not self.where.lower().startswith("socket://") else ""
+        raise DeviceError(self.where, f"the DUT stopped answering{at}: {first}{RESYNC_MARKERS} resynchronisation "
+                          f"commands got no reply in {waited:.1f} s", self.link.no_reply_hint or CHECK_LINK)
+
+    def _note_boot(self, initial: bool) -> None:
+        self._buffer_lost = True
+        if not initial:
+            self.counters.resets += 1
 
     def _await_marker(self, marker: str) -> bool:
         deadline = time.monotonic() + self.timeout
@@ -470,8 +544,7 @@ class DutClient:
             if dut is None:
                 continue
             if P.is_boot_line(dut):
-                self._buffer_lost = True
-                self.counters.resets += 1
+                self._note_boot(False)
             if marker in dut:
                 found = True
                 deadline = time.monotonic() + self.link.intra_reply_silence_s

@@ -32,15 +32,25 @@ class SerialResource:
     def is_network(self) -> bool:
         return self.scheme in ("socket", "rfc2217")
 
+    @property
+    def open_url(self) -> str:
+        """The URL handed to pyserial: RFC 2217 servers such as ser2net answer the flow-control
+        option in ways pyserial rejects; the runner never uses flow control, so it is ignored."""
+        if self.scheme == "rfc2217" and "ign_set_control" not in self.url:
+            return self.url + ("&" if "?" in self.url else "?") + "ign_set_control"
+        return self.url
+
     def open(self) -> serial.SerialBase:
         """Open the port 8N1, no flow control; raise DeviceError naming the cause and the fix."""
-        kwargs = dict(baudrate=self.baud, bytesize=8, parity="N", stopbits=1, timeout=POLL_S,
-                      write_timeout=WRITE_TIMEOUT_S, xonxoff=False, rtscts=False, dsrdtr=False)
+        kwargs: dict = dict(baudrate=self.baud, bytesize=8, parity="N", stopbits=1, timeout=POLL_S,
+                            xonxoff=False, rtscts=False, dsrdtr=False)
+        if self.scheme != "rfc2217":  # pyserial's RFC 2217 client has no write timeout
+            kwargs["write_timeout"] = WRITE_TIMEOUT_S
         if self.scheme == "device":
             kwargs["exclusive"] = True  # two programs on one UART corrupt each other's replies
         try:
-            ser = serial.serial_for_url(self.url, **kwargs)
-        except (serial.SerialException, OSError, ValueError) as exc:
+            ser = serial.serial_for_url(self.open_url, **kwargs)
+        except (serial.SerialException, OSError, ValueError, NotImplementedError) as exc:
             raise self._open_error(exc) from None
         sock = getattr(ser, "_socket", None)
         if isinstance(sock, socket.socket):
@@ -64,7 +74,7 @@ class SerialResource:
                                    "start the emulator (`tinyperf emulate dut --tcp PORT`) or ser2net there, "
                                    "or fix host:port")
             return DeviceError(self.url, f"cannot open ({_short(text)})", "check the URL (socket://host:port or rfc2217://host:port)")
-        if "no such file" in low or "could not open port" in low and "errno 2" in low or "filenotfound" in low:
+        if "no such file" in low or ("could not open port" in low and "errno 2" in low) or "filenotfound" in low:
             return DeviceError(self.url, "no such serial port",
                                "plug the board in, or pick a port from `tinyperf devices`")
         if "permission denied" in low or "errno 13" in low:
@@ -73,7 +83,7 @@ class SerialResource:
         if "exclusively lock" in low or "resource temporarily unavailable" in low or "busy" in low:
             return DeviceError(self.url, "the port is in use by another program",
                                "close screen/minicom/another tinyperf on that port and retry")
-        if "unsupported" in low or "invalid" in low and "url" in low:
+        if "unsupported" in low or ("invalid" in low and "url" in low):
             return DeviceError(self.url, f"not a port path or a URL pyserial understands ({_short(text)})",
                                "use a device path, socket://host:port or rfc2217://host:port")
         return DeviceError(self.url, f"cannot open the serial port ({_short(text)})",

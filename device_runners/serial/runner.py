@@ -30,8 +30,6 @@ ENERGY_DUT_BAUD = 9600
 DEFAULT_VOLTAGE_MV = 3300
 #: how long to wait for an interface board to come back after `setbaud` resets it
 BOARD_RESET_S = 10.0
-#: after a failed energy window, events still in flight are awaited this long before counting
-EVENT_SETTLE_S = 0.5
 
 
 def _options(config: RunnerConfig) -> dict[str, Any]:
@@ -67,14 +65,13 @@ class SerialSession:
         self.monitor_spec = opts.get("energy_monitor")
         self.voltage_mv = int(opts.get("voltage_mv") or DEFAULT_VOLTAGE_MV)
         self._pending_energy: dict[str, Any] = {}
-        self._unsettled = False
         self._counts_at_last_report = (0, 0, 0, 0)
         self.link: EembcLink | None = None
         try:
             self.link = self._connect()
             self.client = DutClient(
                 self.link, self.workload, mode=self.mode, timeout=float(opts.get("timeout") or 5.0),
-                retries=int(opts.get("retries") if opts.get("retries") is not None else 3),
+                retries=int(opts.get("retries") if opts.get("retries") is not None else 5),
                 verify=str(opts.get("verify") or "auto"), chunk_size=opts.get("chunk_size"),
                 first_infer_timeout=float(opts.get("infer_timeout") or 120.0),
                 on_window=self._on_window if self.mode == "energy" else None)
@@ -154,31 +151,20 @@ class SerialSession:
         self.monitor.start(self.voltage_mv)
 
     def _on_window(self, stage: str, reply: WindowReply | None) -> None:
-        """Energy bookkeeping around each `infer` attempt: which events belong to this window."""
+        """Energy bookkeeping around each `infer` attempt: which two events belong to this window.
+
+        `mark()` waits until every pulse given so far has arrived (a failed attempt's or a reset's
+        pulses included), so the next two events are this window's start and end.
+        """
         mon = self.monitor
         if mon is None:
             return
         if stage == "start":
-            if self._unsettled:  # a failed attempt may still have events in flight
-                self._settle_events()
-            self._pending_energy = {"first_event": mon.event_count()}
-            self._unsettled = True
+            self._pending_energy = {"first_event": mon.mark()}
             return
         first = self._pending_energy["first_event"]
         mon.wait_for_events(first + 2, timeout=max(30.0, 2.0 * (reply.host_s if reply else 0.0)))
-        window = mon.window(first, first + 1)
-        self._pending_energy["window"] = window
-        self._unsettled = False
-
-    def _settle_events(self) -> None:
-        mon = self.monitor
-        count = mon.event_count()
-        quiet_since = time.monotonic()
-        while time.monotonic() - quiet_since < EVENT_SETTLE_S:
-            time.sleep(0.05)
-            now = mon.event_count()
-            if now != count:
-                count, quiet_since = now, time.monotonic()
+        self._pending_energy["window"] = mon.window(first, first + 1)
 
     # -- DeviceSession -----------------------------------------------------------------------
     def describe(self) -> dict[str, Any]:
@@ -290,7 +276,7 @@ class SerialRunner(Runner):
                            help="silence allowed for the first `infer` of a session, before its duration is "
                            "known (default 120 s)")
         group.add_argument("--retries", type=int, metavar="N",
-                           help="redo a failed command (garbled reply, reset, error) at most N times (default 3)")
+                           help="redo a failed command (garbled reply, reset, error) at most N times (default 5)")
         group.add_argument("--verify", choices=VERIFY_CHOICES,
                            help="read uploads back and repeat inferences until two agree: auto (default: after "
                            "the first link error), always (noisy links), never")

@@ -41,7 +41,7 @@ class Transcript:
         self._t0 = time.monotonic()
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = open(path, "a", encoding="ascii", buffering=1)
+            self._fh = open(path, "a", encoding="ascii", errors="backslashreplace", buffering=1)
             stamp = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
             self._fh.write(f"# tinyperf serial transcript opened {stamp}; "
                            "columns: seconds since open, > host->device | < device->host | # note, bytes\n")

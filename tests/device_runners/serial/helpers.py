@@ -1,0 +1,99 @@
+"""Shared by the serial-runner and emulator tests: real emulators on real ptys and sockets."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from device_runners.base import RunnerConfig
+from device_runners.emulators.dut import format_results
+from device_runners.emulators.rig import EmulatorRig, start_rig
+from device_runners.serial.parse import parse_results
+from device_runners.serial.runner import SerialRunner, SerialSession
+from workloads.catalog import get_workload
+from workloads.dataset import Dataset, Item
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def model_path(models_dir: Path, workload: str) -> Path:
+    return models_dir / get_workload(workload).reference_model
+
+
+def rig(models_dir: Path, workload: str = "kws01", **kw) -> EmulatorRig:
+    """An in-process emulator (its own thread) on a fresh pty, or TCP with tcp_port=0."""
+    kw.setdefault("us_per_inference", 20_000)
+    return start_rig(workload, model_path(models_dir, workload), **kw)
+
+
+def session(url: str, workload: str = "kws01", mode: str = "accuracy", run_dir: Path | None = None,
+            **options) -> SerialSession:
+    cfg = RunnerConfig(workload=get_workload(workload), mode=mode, options={"port": url, **options}, run_dir=run_dir)
+    return SerialRunner().open(cfg)
+
+
+def items(data_dir: Path, workload: str = "kws01", count: int | None = None) -> list[Item]:
+    out = []
+    for i, item in enumerate(Dataset.open(get_workload(workload), data_dir / workload).items()):
+        if count is not None and i >= count:
+            break
+        out.append(item)
+    return out
+
+
+def host_reference(models_dir: Path, workload: str, batch: list[Item]) -> list[np.ndarray]:
+    """What the host runner with reference kernels reports for each item."""
+    from device_runners.host import HostRunner
+    from harness.models import ModelFile
+
+    wl = get_workload(workload)
+    s = HostRunner().open(RunnerConfig(workload=wl, mode="accuracy",
+                                       model=ModelFile(model_path(models_dir, workload), "reference"),
+                                       kernels="reference", threads=1))
+    out = []
+    for item in batch:
+        s.load(item.data)
+        out.append(s.infer(1, 0).results)
+    s.close()
+    return out
+
+
+def as_printed(workload: str, values: np.ndarray) -> np.ndarray:
+    """Host values as the reference firmware prints them (truncated / rounded decimals)."""
+    return parse_results(f"m-results-[{format_results(workload, values)}]").values
+
+
+@contextlib.contextmanager
+def emulator_process(*args: str, tmp_path: Path, timeout: float = 60.0) -> Iterator[dict]:
+    """`tinyperf emulate dut ARGS` in its own process (real parallelism); yields its ready file."""
+    ready = tmp_path / f"ready-{time.monotonic_ns()}.json"
+    log = open(tmp_path / f"emulator-{time.monotonic_ns()}.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "emulate", "dut", *args, "--ready-file", str(ready)],
+                            cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+                            env={**os.environ, "COLUMNS": "200"})
+    try:
+        deadline = time.monotonic() + timeout
+        while not ready.exists():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                raise RuntimeError(f"emulator did not start: {(tmp_path / log.name).read_text()}")
+            time.sleep(0.05)
+        time.sleep(0.05)
+        info = json.loads(ready.read_text())
+        info["process"] = proc
+        yield info
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
