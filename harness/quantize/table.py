@@ -1,0 +1,163 @@
+"""The comparison of all variants: one row each, as a DataFrame (quantize.csv / .parquet) and a
+rich table. Missing values stay missing (NA, shown as –), never 0.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from rich.table import Table
+
+from harness.quantize.evaluate import Evaluation
+from harness.quantize.inspect import gzip_size, model_summary
+from harness.quantize.recipes import BASELINE
+from harness.report import MISSING, fmt
+from harness.summary import RULES_MIN_WINDOW_S
+from workloads.spec import Workload
+
+REFERENCE = "reference"  # the official int8 .tflite, evaluated alongside for comparison
+
+
+def _value(d: dict[str, Any], key: str) -> float | None:
+    v = d.get(key)
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f
+
+
+def metric_name(workload: Workload) -> str:
+    return "auc" if workload.scoring == "auc" else "top1_pct"
+
+
+def variant_row(workload: Workload, record: dict[str, Any], evaluation: Evaluation | None, out_dir: Path,
+                kernels: list[str], min_window: float) -> dict[str, Any]:
+    metric = metric_name(workload)
+    row: dict[str, Any] = {
+        "workload": workload.id, "variant": record["variant"], "title": record.get("title"),
+        "status": record.get("status"), "file": None, "sha256": record.get("sha256"),
+        "size_bytes": record.get("size_bytes"), "gzip_bytes": None, "input_dtype": None, "output_dtype": None,
+        "metric": metric,
+    }
+    path = out_dir / record["file"] if record.get("file") else None
+    if record.get("path"):
+        path = Path(record["path"])
+    if path is not None and path.is_file():
+        row["file"] = str(path)
+        row["size_bytes"] = path.stat().st_size
+        row["gzip_bytes"] = gzip_size(path)
+        try:
+            row.update(model_summary(path))
+        except Exception as exc:  # statistics are extras; a model LiteRT cannot open is reported below
+            row["weights_error"] = str(exc)
+    errors = [record["error"]] if record.get("error") else []
+    if evaluation is not None:
+        acc = evaluation.accuracy
+        row["accuracy"] = _value(acc, metric)
+        row["accuracy_heldout"] = _value(evaluation.heldout, metric)
+        row["n_files"] = acc.get("n_files")
+        row["n_inferences"] = acc.get("n_inferences")
+        row["heldout_files"] = evaluation.heldout.get("n_files")
+        for kernel in kernels:
+            perf = evaluation.performance.get(kernel, {})
+            row[f"latency_ms_{kernel}"] = _value(perf, "latency_ms")
+            row[f"throughput_ips_{kernel}"] = _value(perf, "throughput_ips")
+        row["runs"] = json.dumps(evaluation.runs)
+        errors += evaluation.errors
+    row["min_window_s"] = min_window
+    row["mlperf_valid_window"] = min_window >= RULES_MIN_WINDOW_S
+    row["recipe_note"] = record.get("recipe_note")
+    calibration = record.get("calibration") or {}
+    row["calibration"] = calibration.get("selection")
+    row["build_seconds"] = record.get("build_seconds")
+    row["error"] = " | ".join(errors) or None
+    return row
+
+
+def comparison_frame(rows: list[dict[str, Any]], kernels: list[str]) -> pd.DataFrame:
+    """Rows plus the deltas and speed-ups against the float32 variant."""
+    df = pd.DataFrame(rows)
+    for col in ("accuracy", "accuracy_heldout", *(f"latency_ms_{k}" for k in kernels)):
+        if col not in df:
+            df[col] = None
+        df[col] = pd.to_numeric(df[col], errors="coerce")
+    base = df[(df["variant"] == BASELINE) & (df["status"] == "ok")]
+    b = base.iloc[0] if len(base) else None
+    nan = float("nan")
+    df["delta_vs_float32"] = df["accuracy"] - b["accuracy"] if b is not None else nan
+    df["delta_heldout_vs_float32"] = df["accuracy_heldout"] - b["accuracy_heldout"] if b is not None else nan
+    for k in kernels:
+        df[f"speedup_{k}"] = b[f"latency_ms_{k}"] / df[f"latency_ms_{k}"] if b is not None else nan
+    for col in ("size_bytes", "gzip_bytes", "n_files", "n_inferences", "heldout_files", "weights",
+                "max_distinct_per_channel"):
+        if col in df:
+            df[col] = pd.to_numeric(df[col], errors="coerce").astype("Int64")
+    return df
+
+
+def write_frame(df: pd.DataFrame, out_dir: Path) -> list[Path]:
+    paths = [out_dir / "quantize.csv"]
+    df.to_csv(paths[0], index=False)
+    try:
+        df.to_parquet(out_dir / "quantize.parquet", index=False)
+        paths.append(out_dir / "quantize.parquet")
+    except Exception as exc:  # never lose the CSV because of a parquet type quirk
+        (out_dir / "quantize.parquet.error").write_text(str(exc))
+    return paths
+
+
+def _kb(v: Any) -> str:
+    return fmt(None if v is None or pd.isna(v) else float(v) / 1024.0, ",.1f")
+
+
+def _quality(workload: Workload, v: Any) -> str:
+    return fmt(v, ".3f") if workload.scoring == "auc" else fmt(v, ".2f")
+
+
+def _delta(workload: Workload, v: Any) -> str:
+    return fmt(v, "+.3f") if workload.scoring == "auc" else fmt(v, "+.2f")
+
+
+def window_warning(min_window: float) -> str | None:
+    if min_window >= RULES_MIN_WINDOW_S:
+        return None
+    return (f"latency windows of {min_window:g} s are NOT an MLPerf-valid window length (the rules need "
+            f"{RULES_MIN_WINDOW_S:g} s): a quick comparison; pass --min-window {RULES_MIN_WINDOW_S:g} for valid figures")
+
+
+def rich_table(workload: Workload, df: pd.DataFrame, kernels: list[str], min_window: float) -> Table:
+    unit = "AUC" if workload.scoring == "auc" else "top-1 %"
+    table = Table(title=f"{workload.id}: quantization and compression variants", title_justify="left")
+    table.add_column("variant")
+    table.add_column("size KB", justify="right")
+    table.add_column("gzip KB", justify="right")
+    table.add_column("sparsity", justify="right")
+    table.add_column(unit, justify="right")
+    table.add_column("Δ vs fp32", justify="right")
+    table.add_column(f"{unit} held-out", justify="right")
+    for k in kernels:
+        table.add_column(f"ms {k}", justify="right")
+        table.add_column("speed-up", justify="right")
+    table.add_column("status")
+    for _, r in df.iterrows():
+        status = "[green]ok[/]" if r["status"] == "ok" and not r.get("error") else (
+            "[yellow]partial[/]" if r["status"] == "ok" else "[red]failed[/]")
+        cells = [str(r["variant"]), _kb(r.get("size_bytes")), _kb(r.get("gzip_bytes")),
+                 fmt(r.get("weight_sparsity"), ".0%"), _quality(workload, r.get("accuracy")),
+                 _delta(workload, r.get("delta_vs_float32")), _quality(workload, r.get("accuracy_heldout"))]
+        for k in kernels:
+            cells += [fmt(r.get(f"latency_ms_{k}"), ".3f"), fmt(r.get(f"speedup_{k}"), ".2f", MISSING) + (
+                "×" if pd.notna(r.get(f"speedup_{k}")) else "")]
+        cells.append(status)
+        table.add_row(*cells)
+    caption = ["– = not measured", f"accuracy: reference kernels, every sample{' and window' if workload.window_bytes else ''}"]
+    caption.append(f"latency: median over 5 windows of >= {min_window:g} s"
+                   + (" (short: see the warning below)" if min_window < RULES_MIN_WINDOW_S else ""))
+    table.caption = "; ".join(caption)
+    table.caption_justify = "left"
+    return table
