@@ -16,6 +16,7 @@ inference is repeated until two agree, so no corrupted number reaches the result
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -160,6 +161,10 @@ class DutClient:
         if any(STM32_NAME in l for l in lines):
             raise DeviceError(self.where, "this port is an interface board, not a DUT",
                               "pass --interface-board stm32h573 to reach the DUT through it")
+        others = [l for l in lines if re.fullmatch(r"m-name-[^\[]*\[[^\]]*\]", l) and not l.startswith("m-name-dut-")]
+        if others:
+            raise DeviceError(self.where, f"this port answers `name` with {others[0]!r}, not as a DUT",
+                              "if it is an interface board, pass --interface-board (stm32h573, arduino)")
         raise LinkTrouble(f"no m-name-dut-[...] line in the reply to `name`: {lines!r}")
 
     def _query_profile(self) -> tuple[str | None, str | None]:
@@ -494,31 +499,31 @@ class DutClient:
         """
         transport = self.link.transport
         started = time.monotonic()
-        rx_before = transport.rx_bytes
-        lines_seen = 0
+        rx_before, lines_before = transport.rx_bytes, transport.rx_lines
         for attempt in range(RESYNC_MARKERS):
             leftover = transport.quiet(0.05 if not initial else 0.02)
-            lines_seen += len(leftover)
             if any(P.is_boot_line(l) for l in leftover):
                 self._note_boot(initial)
             marker = f"tpsync{secrets.token_hex(4)}"
             self.transcript.note(f"resynchronising with `{marker}`")
             reply = self.link.exchange(marker, self.timeout)
             seen = reply.stale + reply.lines
-            lines_seen += len(seen)
             if any(P.is_boot_line(l) for l in seen):
                 self._note_boot(initial)
             if any(marker in l for l in reply.lines):
                 if not reply.complete:  # the echo came, its m-ready was lost: wait out any tail
                     transport.quiet(self.link.intra_reply_silence_s)
                 return
+            if initial and reply.complete and not reply.lines:
+                self._not_a_dut()  # m-ready without the echo every EEMBC DUT prints
             # the marker's echo may still be on its way behind a stalled reply: keep reading
             if reply.started and self._await_marker(marker):
                 return
-            if attempt >= 1 and lines_seen == 0 and transport.rx_bytes > rx_before:
+            garbage = transport.rx_lines == lines_before and transport.rx_bytes > rx_before
+            if attempt >= 1 and garbage:
                 break  # bytes, never a line: no point in waiting longer
         waited = time.monotonic() - started
-        if lines_seen == 0 and transport.rx_bytes > rx_before:
+        if transport.rx_lines == lines_before and transport.rx_bytes > rx_before:
             raise DeviceError(self.where, "bytes arrive but never form a protocol line: most likely the board "
                               "runs at another baud rate",
                               "find its rate with `tinyperf devices --port <port>` and pass --baud N")
@@ -527,6 +532,19 @@ class DutClient:
         at = f" at {baud} baud" if baud and not self.where.lower().startswith("socket://") else ""
         raise DeviceError(self.where, f"the DUT stopped answering{at}: {first}{RESYNC_MARKERS} resynchronisation "
                           f"commands got no reply in {waited:.1f} s", self.link.no_reply_hint or CHECK_LINK)
+
+    def _not_a_dut(self) -> None:
+        """Something answered `m-ready` to an unknown command without echoing it: an interface
+        board spoken to as if it were the DUT? Ask its name and say what to pass."""
+        names = self.link.transport.drain()
+        self.link.transport.write(b"name%")
+        names += [l for l in iter(lambda: self.link.transport.read_line(time.monotonic() + 0.5), None)]
+        if any(STM32_NAME in l for l in names):
+            raise DeviceError(self.where, "this port is an interface board, not a DUT",
+                              "pass --interface-board stm32h573 to reach the DUT through it")
+        if any(l.startswith("m-name-") and not l.startswith("m-name-dut-") for l in names):
+            raise DeviceError(self.where, f"this port answers `name` with {names[0]!r}, not as a DUT",
+                              "if it is an interface board, pass --interface-board (stm32h573, arduino)")
 
     def _note_boot(self, initial: bool) -> None:
         self._buffer_lost = True

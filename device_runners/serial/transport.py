@@ -70,6 +70,7 @@ class LineTransport:
         self.transcript = transcript or Transcript(None)
         self.tx_bytes = 0
         self.rx_bytes = 0
+        self.rx_lines = 0  # complete lines received (a link that sends bytes but never lines is at the wrong baud)
         self._buf = bytearray()
         self._lines: deque[str] = deque()
         self._fd: int | None = None
@@ -102,7 +103,7 @@ class LineTransport:
             chunk = self._read_some(remaining)
             if chunk:
                 self._buf += chunk
-                self._lines.extend(split_lines(self._buf))
+                self._take_lines()
         return self._lines.popleft()
 
     def partial(self) -> str:
@@ -121,7 +122,7 @@ class LineTransport:
             if not chunk:
                 break
             self._buf += chunk
-        self._lines.extend(split_lines(self._buf))
+        self._take_lines()
         out = list(self._lines)
         self._lines.clear()
         if self._buf:
@@ -140,12 +141,17 @@ class LineTransport:
             if chunk:
                 self._buf += chunk
                 last = time.monotonic()
+        self._take_lines()
         got.extend(self._lines)
         self._lines.clear()
-        got.extend(split_lines(self._buf))
         if self._buf:
             got.append(self.take_partial())
         return got
+
+    def _take_lines(self) -> None:
+        lines = split_lines(self._buf)
+        self.rx_lines += len(lines)
+        self._lines.extend(lines)
 
     def _read_some(self, wait: float) -> bytes:
         try:

@@ -97,3 +97,63 @@ def emulator_process(*args: str, tmp_path: Path, timeout: float = 60.0) -> Itera
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+def free_tcp_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+SER2NET_CONFIG = """%YAML 1.1
+---
+connection: &dut
+  accepter: telnet(rfc2217),tcp(nodelay),127.0.0.1,{port}
+  connector: serialdev,{device},{baud}n81,local
+  options:
+    kickolduser: true
+    chardelay: false
+"""
+
+
+@contextlib.contextmanager
+def ser2net(device: str, tmp_path: Path, baud: int = 115200) -> Iterator[str]:
+    """ser2net exporting `device` as RFC 2217 on the loopback; yields the rfc2217:// URL.
+
+    `chardelay: false`: ser2net otherwise holds received bytes back to batch them (about a
+    millisecond per reply), which a one-command-per-round-trip protocol pays on every chunk.
+    """
+    import shutil
+    import socket
+
+    exe = shutil.which("ser2net")
+    if exe is None:
+        import pytest
+
+        pytest.skip("ser2net is not installed (Debian: apt-get install ser2net)")
+    port = free_tcp_port()
+    config = tmp_path / f"ser2net-{port}.yaml"
+    config.write_text(SER2NET_CONFIG.format(port=port, device=device, baud=baud))
+    log = open(tmp_path / f"ser2net-{port}.log", "w")
+    proc = subprocess.Popen([exe, "-n", "-u", "-c", str(config)], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"ser2net did not start: {(tmp_path / log.name).read_text()}")
+                time.sleep(0.05)
+        time.sleep(0.2)  # let it notice the probe connection went away
+        yield f"rfc2217://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
