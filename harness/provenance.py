@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import platform
 import socket
+import subprocess
 import sys
+from pathlib import Path
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -35,6 +37,21 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def harness_commit() -> str | None:
+    """The git commit of a development install (with '+dirty' for local changes); None otherwise."""
+    root = Path(__file__).resolve().parents[1]
+    if not (root / ".git").exists():
+        return None
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                              timeout=5).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (head + ("+dirty" if dirty else "")) or None
+
+
 def machine_metadata() -> dict[str, Any]:
     """Facts about this host; cheap enough to take at every run start."""
     return {
@@ -47,5 +64,6 @@ def machine_metadata() -> dict[str, Any]:
         "python": sys.version.split()[0],
         "python_implementation": platform.python_implementation(),
         "harness_version": __version__,
+        "harness_commit": harness_commit(),
         "packages": package_versions(),
     }
