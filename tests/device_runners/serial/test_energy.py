@@ -1,0 +1,33 @@
+"""Energy mode end to end: emulated DUT (energy firmware, 9600 baud) behind an emulated STM32H573
+interface board, powered by an emulated LPM01A at 5.0 mW; 20 ms per inference must read 100 uJ/inf."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from tests.device_runners.serial import helpers as H
+from tests.harness.cli_helpers import only_run_dir, tinyperf
+
+
+def test_energy_run_reports_100_uj_per_inference(models_dir, data_dir, tmp_path) -> None:
+    with H.emulator_process("--workload", "kws01", "--models-dir", str(models_dir), "--pty", "--mode", "energy",
+                            "--interface-board", "stm32h573", "--energy-monitor", "lpm01a", "--power-mw", "5.0",
+                            "--voltage-mv", "1800", "--us-per-inference", "20000", tmp_path=tmp_path) as info:
+        r = tinyperf("run", "--runner", "serial", "--mode", "energy", "--port", info["port"],
+                     "--interface-board", "stm32h573", "--energy-monitor", f"lpm01a:{info['monitor']}",
+                     "--voltage-mv", "1800", "--workload", "kws01", "--data-dir", data_dir, "--out", tmp_path / "out")
+    assert r.returncode == 0, r.stdout + r.stderr
+    run_dir = only_run_dir(tmp_path / "out")
+    text = (run_dir / "kws01" / "results.txt").read_text()
+    assert text.startswith("Median energy cost is ") and text.rstrip().endswith(" uJ/inf.")
+    value = float(text.split("is ")[1].split(" uJ")[0])
+    assert value == pytest.approx(100.0, rel=0.01)
+    windows = pd.read_parquet(run_dir / "windows.parquet")
+    windows = windows[windows["mode"] == "energy"]
+    assert len(windows) == 5 and (windows["elapsed_s"] >= 10.0).all()
+    assert windows["energy_uj_per_inf"].median() == pytest.approx(100.0, rel=0.01)
+    session = pd.read_parquet(run_dir / "summary.parquet").iloc[0]
+    assert session["runner"] == "serial"
+    transcript = (run_dir / "serial-transcript.log").read_text()
+    assert "> dut infer " in transcript and "[dut]: m-infer-done" in transcript
