@@ -34,8 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="comma-separated variants to build")
     rec.add_argument("--calibration", type=int, default=DEFAULT_CALIBRATION, metavar="N",
                      help="calibration samples (a fixed, evenly spaced subset of the sample set)")
-    rec.add_argument("--sparsity", type=float, default=DEFAULT_SPARSITY, help="target sparsity of 'pruned'")
-    rec.add_argument("--clusters", type=int, default=DEFAULT_CLUSTERS, help="weight clusters per layer of 'clustered'")
+    rec.add_argument("--sparsity", type=float, default=DEFAULT_SPARSITY, metavar="F", help="target sparsity of 'pruned'")
+    rec.add_argument("--clusters", type=int, default=DEFAULT_CLUSTERS, metavar="K", help="weight clusters per layer of 'clustered'")
     meas = p.add_argument_group("measurement")
     meas.add_argument("--min-window", type=float, default=DEFAULT_MIN_WINDOW, metavar="S",
                       help="performance window length in seconds; below 10 s NOT MLPerf-valid (quick comparison)")

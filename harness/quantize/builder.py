@@ -7,6 +7,7 @@ The JSON records it writes are the truth; its stdout lines only drive the progre
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -50,7 +51,7 @@ def build_variants(workload_id: str, keras_path: Path, out_dir: Path, variants: 
                    clusters: int) -> list[dict[str, Any]]:
     """Convert every variant in one subprocess; returns their records (failed ones say why)."""
     missing = missing_build_packages()
-    if importlib_missing("tensorflow_model_optimization"):
+    if importlib.util.find_spec("tensorflow_model_optimization") is None:
         missing.append("tensorflow-model-optimization")
     if missing:
         raise ModelError(keras_path, f"converting needs {' and '.join(missing)}, which is not installed",
@@ -103,8 +104,3 @@ def build_variants(workload_id: str, keras_path: Path, out_dir: Path, variants: 
             records.append(missing_record(workload_id, variant, f"the converter wrote no record (see {log_path})"))
     return records
 
-
-def importlib_missing(module: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(module) is None

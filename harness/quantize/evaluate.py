@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from harness.console import console
 from harness.orchestrator import RunPlan, start
 from harness.results import Run
@@ -30,11 +28,6 @@ class Evaluation:
     performance: dict[str, dict[str, Any]] = field(default_factory=dict)  # per kernel back-end
     runs: dict[str, str] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
-
-
-def _metric(workload: Workload, summary: dict[str, Any]) -> float | None:
-    value = summary.get("auc" if workload.scoring == "auc" else "top1_pct")
-    return None if value is None or pd.isna(value) else float(value)
 
 
 def _row(run: Run, mode: str) -> dict[str, Any]:

@@ -134,6 +134,7 @@ def rich_table(workload: Workload, df: pd.DataFrame, kernels: list[str], min_win
     unit = "AUC" if workload.scoring == "auc" else "top-1 %"
     table = Table(title=f"{workload.id}: quantization and compression variants", title_justify="left")
     table.add_column("variant")
+    table.add_column("I/O")
     table.add_column("size KB", justify="right")
     table.add_column("gzip KB", justify="right")
     table.add_column("sparsity", justify="right")
@@ -147,7 +148,8 @@ def rich_table(workload: Workload, df: pd.DataFrame, kernels: list[str], min_win
     for _, r in df.iterrows():
         status = "[green]ok[/]" if r["status"] == "ok" and not r.get("error") else (
             "[yellow]partial[/]" if r["status"] == "ok" else "[red]failed[/]")
-        cells = [str(r["variant"]), _kb(r.get("size_bytes")), _kb(r.get("gzip_bytes")),
+        io = r.get("input_dtype")
+        cells = [str(r["variant"]), str(io) if isinstance(io, str) else MISSING, _kb(r.get("size_bytes")), _kb(r.get("gzip_bytes")),
                  fmt(r.get("weight_sparsity"), ".0%"), _quality(workload, r.get("accuracy")),
                  _delta(workload, r.get("delta_vs_float32")), _quality(workload, r.get("accuracy_heldout"))]
         for k in kernels:
