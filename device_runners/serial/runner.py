@@ -297,3 +297,17 @@ class SerialRunner(Runner):
 
     def open(self, config: RunnerConfig) -> SerialSession:
         return SerialSession(config)
+
+    @classmethod
+    def device_workloads(cls, options: dict[str, Any]) -> list[str]:
+        """The workload the board's firmware runs (its `profile` model id), so a run without
+        --workload benchmarks what is flashed instead of failing on the other three."""
+        from workloads.catalog import KWS01, WORKLOADS
+
+        probe = dict(options or {}, no_model_check=True)
+        session = SerialSession(RunnerConfig(workload=KWS01, mode="accuracy", options=probe))
+        try:
+            model = session.identity.model
+        finally:
+            session.close()
+        return [model] if model in WORKLOADS else []

@@ -178,3 +178,8 @@ def test_mode_and_firmware_must_agree(models_dir, data_dir) -> None:
         s.close()
     finally:
         r.close()
+
+
+def test_the_workload_a_board_runs(kws_rig) -> None:
+    # a run without --workload can benchmark what is flashed instead of failing on the rest
+    assert SerialRunner.device_workloads({"port": kws_rig.url}) == ["kws01"]
