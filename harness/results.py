@@ -37,7 +37,7 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "w") as fh:
@@ -51,7 +51,7 @@ def _atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
-def _json_default(o: Any) -> Any:
+def json_default(o: Any) -> Any:
     if isinstance(o, np.generic):
         return o.item()
     if isinstance(o, np.ndarray):
@@ -105,11 +105,11 @@ class RunWriter:
         return writer, records
 
     def save_meta(self) -> None:
-        _atomic_write_text(self.dir / RUN_JSON, json.dumps(self.meta, indent=2, default=_json_default) + "\n")
+        atomic_write_text(self.dir / RUN_JSON, json.dumps(self.meta, indent=2, default=json_default) + "\n")
 
     def record(self, kind: str, **fields: Any) -> dict[str, Any]:
         rec = {"kind": kind, "t": time.time(), **fields}
-        self._journal.write(json.dumps(rec, default=_json_default) + "\n")
+        self._journal.write(json.dumps(rec, default=json_default) + "\n")
         self._journal.flush()
         return rec
 
@@ -235,4 +235,4 @@ def write_tables(run: Run) -> None:
     for workload, text in results_txt(run.summary).items():
         folder = run.path / workload
         folder.mkdir(exist_ok=True)
-        _atomic_write_text(folder / "results.txt", text)
+        atomic_write_text(folder / "results.txt", text)

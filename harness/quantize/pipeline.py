@@ -32,7 +32,7 @@ from harness.quantize.evaluate import Evaluation, evaluate_model
 from harness.quantize.recipes import (DEFAULT_CALIBRATION, DEFAULT_CLUSTERS, DEFAULT_SPARSITY, RECIPES, VARIANTS)
 from harness.quantize.sources import CAVEAT, calibration_set, keras_model_path, path_sha256
 from harness.quantize.table import REFERENCE, comparison_frame, rich_table, variant_row, window_warning, write_frame
-from harness.results import _atomic_write_text, _json_default
+from harness.results import atomic_write_text, json_default
 from workloads.catalog import get_workload
 from workloads.dataset import Dataset
 from workloads.spec import Workload
@@ -120,7 +120,7 @@ def reference_record(plan: QuantizePlan, workload: Workload) -> dict[str, Any] |
 
 
 def _save_meta(out: Path, meta: dict[str, Any]) -> None:
-    _atomic_write_text(out / "quantize.json", json.dumps(meta, indent=2, default=_json_default) + "\n")
+    atomic_write_text(out / "quantize.json", json.dumps(meta, indent=2, default=json_default) + "\n")
 
 
 def run_quantize(plan: QuantizePlan) -> QuantizeResult:
