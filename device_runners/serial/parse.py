@@ -67,8 +67,11 @@ def looks_garbled(line: str) -> bool:
         return False
     if line.startswith(("m-", "e-", "m_", "e_")) or resembles_ready(line):
         return True
-    # a mangled prefix of a known line ("m-lap-us" with a flipped dash, "[dut]" relays ...)
-    return bool(re.match(r"^.?-?(?:lap|results|name|profile|model|warmup|infer|load|ready|buffer)", line))
+    # a known line whose `m-` prefix lost a character ("x-lap-us-...", "m_results-[...")
+    return bool(_MANGLED_PREFIX.match(line))
+
+
+_MANGLED_PREFIX = re.compile(r"^(?:.-|m.)(?:lap-us|results|name-dut|profile|model|warmup|infer|load-done|ready|buffer)")
 
 
 def resembles_ready(line: str) -> bool:

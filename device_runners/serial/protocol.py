@@ -121,6 +121,7 @@ class DutClient:
         self._staged: bytes | None = None
         self._buffer_lost = False
         self._per_inference_s: float | None = None
+        self._mixed_decimals_normal = False
         self.on_window = on_window
         self.transcript = link.transport.transcript
 
@@ -275,7 +276,7 @@ class DutClient:
         if self._staged is None:
             raise RuntimeError("infer() before load()")
         first = self._recover(f"infer {n} {warmup}", lambda: self._window(n, warmup))
-        if not first.uniform_decimals:
+        if not first.uniform_decimals and not self._mixed_decimals_normal:
             self._trouble(f"results printed with mixed decimals ({first.results_text!r}): confirming")
         if not self.suspicious:
             self._learn(first, n, warmup)
@@ -287,6 +288,8 @@ class DutClient:
             for old in tries:
                 if self._agree(old, nxt):
                     self._learn(nxt, n, warmup)
+                    if not nxt.uniform_decimals:  # confirmed twice: this firmware prints that way (%g)
+                        self._mixed_decimals_normal = True
                     return nxt
             tries.append(nxt)
         raise DeviceError(self.where, f"{MAX_AGREEMENT_TRIES} runs of `infer {n} {warmup}` gave no two agreeing "
@@ -388,7 +391,7 @@ class DutClient:
             raise LinkTrouble(f"unexpected lines after m-infer-done: {lines!r}")
         else:
             self._trouble("the results line was lost; asking `results` again")
-        if results is not None and not results.uniform_decimals and self.suspicious:
+        if results is not None and not results.uniform_decimals and self.suspicious and not self._mixed_decimals_normal:
             self._trouble(f"results printed with mixed decimals ({results.text!r}); asking `results` again")
             results = None
         if results is None:  # the window itself is fine: fetch its results, do not redo it
@@ -415,12 +418,7 @@ class DutClient:
 
     def results(self) -> P.ParsedResults:
         """`results`: the last inference's values again."""
-        def once() -> P.ParsedResults:
-            found = [l for l in self._command("results") if l.startswith("m-results-")]
-            if len(found) != 1:
-                raise LinkTrouble(f"{len(found)} results lines for `results`")
-            return P.parse_results(found[0], self.expected_results)
-        return self._recover("results", once)
+        return self._recover("results", self._results_again)
 
     # -- one command -------------------------------------------------------------------------
     def _command(self, command: str, patience: float | None = None,

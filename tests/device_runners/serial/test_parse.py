@@ -66,9 +66,10 @@ def test_laps_and_the_32_bit_wrap() -> None:
 def test_line_classes() -> None:
     assert P.is_boot_line("m-timestamp-mode-performance") and P.is_boot_line("m-init-done")
     assert not P.is_boot_line("m-ready")
-    for garbled in ("m-rady", "m-re\x01dy", "m-lap-us-12x4", "x-lap-us-1234", "e-[Unknown comm"):
+    for garbled in ("m-rady", "m-re\x01dy", "m-lap-us-12x4", "x-lap-us-1234", "m_results-[0.1]", "e-[Unknown comm"):
         assert P.looks_garbled(garbled), garbled
-    for fine in ("m-ready", "Initialized", "m-lap-us-5", "e-[Invalid hex digit 'zz']", "Some vendor text"):
+    for fine in ("m-ready", "Initialized", "m-lap-us-5", "e-[Invalid hex digit 'zz']", "Some vendor text",
+                 "loading weights", "ready to infer"):
         assert not P.looks_garbled(fine), fine
 
 

@@ -183,3 +183,27 @@ def test_mode_and_firmware_must_agree(models_dir, data_dir) -> None:
 def test_the_workload_a_board_runs(kws_rig) -> None:
     # a run without --workload can benchmark what is flashed instead of failing on the rest
     assert SerialRunner.device_workloads({"port": kws_rig.url}) == ["kws01"]
+
+
+def test_vendor_text_between_protocol_lines_is_ignored(models_dir, data_dir) -> None:
+    batch = H.items(data_dir, "kws01", 2)
+    expected = [H.as_printed("kws01", v) for v in H.host_reference(models_dir, "kws01", batch)]
+    r = H.rig(models_dir, "kws01")
+    plain = r.dut._infer
+
+    def chatty(n: int, w: int) -> None:  # some firmware narrates what it does
+        r.dut._print("loading input tensor\r\n")
+        plain(n, w)
+        r.dut._print("Inference took some time\r\n")
+
+    r.dut._infer = chatty
+    s = H.session(r.url)
+    try:
+        for item, ref in zip(batch, expected):
+            s.load(item.data)
+            inf = s.infer(1, 0)
+            np.testing.assert_array_equal(inf.results, ref)
+            assert inf.extra["retries"] == 0
+    finally:
+        s.close()
+        r.close()
