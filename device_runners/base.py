@@ -86,6 +86,12 @@ class Runner:
         cls.add_arguments(parser.add_argument_group())
         return [a.dest for a in parser._actions]
 
+    @classmethod
+    def device_workloads(cls, options: dict[str, Any]) -> list[str] | None:
+        """Workloads the device itself can run (e.g. what its firmware is built for), or None
+        when the runner can run any workload. Used when the user names no --workload."""
+        return None
+
     def open(self, config: RunnerConfig) -> DeviceSession:
         raise NotImplementedError
 

@@ -278,6 +278,15 @@ def start(plan: RunPlan) -> Run:
     for wl in plan.workloads:
         get_workload(wl)
     runner_cls = get_runner(plan.runner)
+    if not plan.workloads_explicit:
+        on_device = runner_cls.device_workloads(plan.runner_options)
+        if on_device is not None:
+            if not on_device:
+                raise TinyperfError(None, f"the {plan.runner} device reports no workload tinyperf knows",
+                                    f"pass --workload (one of {', '.join(WORKLOADS)})")
+            console.print(f"the device runs {', '.join(on_device)}: benchmarking that")
+            plan.workloads = on_device
+            plan.workloads_explicit = True
     plan.modes_for(runner_cls)
     if plan.mode == "accuracy" and config.data_dir(plan.data_dir) is None:
         raise DatasetError(None, "accuracy mode needs sample sets",

@@ -115,3 +115,12 @@ def test_a_vanished_port_keeps_finished_samples_and_resume_finishes(models_dir, 
         r = tinyperf("run", "--resume", run_dir)
     assert r.returncode == 0, r.stdout + r.stderr
     assert_same_top1(run_dir, host_top1)
+
+
+def test_without_workload_the_board_says_what_it_runs(emulator_on_pty, data_dir, tmp_path) -> None:
+    r = tinyperf("run", "--runner", "serial", "--port", emulator_on_pty, "--mode", "performance",
+                 "--data-dir", data_dir, "--out", tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "the device runs kws01" in r.stdout
+    summary = pd.read_parquet(only_run_dir(tmp_path) / "summary.parquet")
+    assert list(summary["workload"]) == ["kws01"]
