@@ -61,7 +61,8 @@ def summary_table(run: Run) -> Table:
         perf = _row(s, wl, "performance") or _row(s, wl, "energy") or {}
         acc = _row(s, wl, "accuracy")
         any_row = perf or acc or {}
-        model = str(any_row.get("model") or "-").removesuffix(".tflite")
+        model = any_row.get("model")
+        model = str(model).removesuffix(".tflite") if isinstance(model, str) else f"on {any_row.get('device') or 'device'}"
         synthetic = bool(any_row.get("synthetic_weights"))
         invalid = perf.get("valid") is not None and not pd.isna(perf.get("valid")) and not perf["valid"]
         quality = quality_cell(acc)
