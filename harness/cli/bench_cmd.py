@@ -14,9 +14,13 @@ from workloads.catalog import WORKLOADS, get_workload
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="measure the harness's own overhead",
-                       description="Compare the harness's timed inference window with a bare LiteRT invoke() "
-                       "loop on the same interpreter, interleaved, and report the ratio (target: within 10 %%).")
-    p.add_argument("what", choices=("overhead",))
+                       description="overhead: compare the harness's timed inference window with a bare LiteRT "
+                       "invoke() loop on the same interpreter, interleaved (target: within 10 %%). "
+                       "upload: time one sample upload to a serial board (--port) against the wire time of the "
+                       "bytes the protocol exchanges (target: within 10 %%).")
+    p.add_argument("what", choices=("overhead", "upload"))
+    p.add_argument("--port", metavar="PORT", help="upload: the board (device path, socket:// or rfc2217:// URL)")
+    p.add_argument("--baud", type=int, default=115200, help="upload: line rate, for the wire-time bound")
     p.add_argument("--workload", "-w", action="append", choices=list(WORKLOADS), help="default: ad01 (the fastest model)")
     p.add_argument("--models-dir", metavar="DIR")
     p.add_argument("--data-dir", metavar="DIR", help="take the first performance sample from here (else synthetic)")
@@ -27,6 +31,38 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    return handle_upload(args) if args.what == "upload" else handle_overhead(args)
+
+
+def handle_upload(args: argparse.Namespace) -> int:
+    from device_runners.base import RunnerConfig
+    from device_runners.serial.bench import measure_upload
+    from device_runners.serial.runner import SerialRunner
+    from harness.orchestrator import RunPlan, dataset_for, synthetic_items
+
+    if not args.port:
+        raise TinyperfError(None, "`tinyperf bench upload` needs the board", "pass --port (see `tinyperf devices`)")
+    t = Table(title=f"upload speed at {args.baud} baud (wire time = every byte both ways, 10 bits per byte)")
+    for c in ("workload", "bytes", "measured s", "wire s", "ratio", "payload kB/s"):
+        t.add_column(c, justify="right")
+    for wl_id in args.workload or ["vww01"]:
+        wl = get_workload(wl_id)
+        ds = dataset_for(RunPlan(workloads=[wl_id], data_dir=args.data_dir), wl) if args.data_dir else None
+        data = (ds.performance_items(1)[0] if ds else synthetic_items(wl, 1)[0]).data
+        session = SerialRunner().open(RunnerConfig(workload=wl, mode="accuracy",
+                                                   options={"port": args.port, "baud": args.baud}))
+        try:
+            with console.status(f"uploading one {wl_id} sample ({len(data):,} B)"):
+                r = measure_upload(session, data, args.baud)
+        finally:
+            session.close()
+        t.add_row(wl_id, f"{len(data):,}", f"{r.seconds:.3f}", f"{r.wire_s:.3f}", f"{r.ratio:.3f}",
+                  f"{len(data) / r.seconds / 1000:.2f}")
+    console.print(t)
+    return 0
+
+
+def handle_overhead(args: argparse.Namespace) -> int:
     from harness.bench import measure_overhead
     from harness.orchestrator import RunPlan, dataset_for, synthetic_items
 
