@@ -93,3 +93,31 @@ def test_resume_refuses_a_complete_run_and_changed_data(models_dir: Path, data_d
     run_dir = only_run_dir(tmp_path)
     r = tinyperf("run", "--resume", run_dir)
     assert r.returncode == 2 and "already complete" in r.stderr
+
+
+def test_performance_run_resumes_at_the_next_window(models_dir: Path, data_dir: Path, tmp_path: Path) -> None:
+    args = ["run", "--mode", "performance", "--workload", "kws01", "--models-dir", models_dir,
+            "--data-dir", data_dir, "--min-window", "1"]
+    proc = subprocess.Popen([*TINYPERF, *map(str, args), "--out", str(tmp_path)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        dirs = [d for d in tmp_path.iterdir() if d.is_dir()]
+        journal = dirs[0] / "journal.jsonl" if dirs else None
+        if journal and journal.exists() and journal.read_text().count('"kind": "window"') >= 2:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=60)
+    run_dir = dirs[0]
+    before = load_run(run_dir).windows
+    assert 2 <= len(before) < 5
+    r = tinyperf("run", "--resume", run_dir)
+    assert r.returncode == 0, r.stderr
+    after = load_run(run_dir)
+    w = after.windows
+    assert list(w["window"]) == list(range(5)) and (w["elapsed_s"] >= 1.0).all()
+    assert list(w["elapsed_s"][: len(before)]) == list(before["elapsed_s"])  # finished windows kept as they were
+    calibrations = (run_dir / "journal.jsonl").read_text().count('"kind": "calibration"')
+    assert calibrations == 1  # the resumed part reuses the run's N
+    assert after.summary.iloc[0]["windows"] == 5
