@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 from scipy.io import wavfile
-from scipy.signal import resample_poly
 
 from harness.errors import TinyperfError
 
@@ -73,6 +72,8 @@ def read_wav(path: str | Path, rate: int = SAMPLE_RATE, resample: bool = True) -
             raise TinyperfError(path, f"is sampled at {file_rate} Hz; the front-end needs {rate} Hz",
                                 f"resample it to {rate} Hz, e.g. `ffmpeg -i IN -ar {rate} OUT.wav`")
         ratio = Fraction(rate, int(file_rate))
+        from scipy.signal import resample_poly  # ~0.5 s to import: only when resampling
+
         samples = resample_poly(samples, ratio.numerator, ratio.denominator)
         warnings.warn(FrontendWarning(
             f"{path}: sampled at {file_rate} Hz; resampled to {rate} Hz (scipy.signal.resample_poly), so the "
