@@ -26,7 +26,7 @@ from typing import TypeVar
 import numpy as np
 
 from device_runners.serial import parse as P
-from device_runners.serial.driver import EembcLink, Reply
+from device_runners.serial.driver import EembcLink
 from device_runners.serial.interface_board import STM32_NAME
 from harness.errors import DeviceError
 from workloads.spec import Workload

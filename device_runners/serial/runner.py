@@ -263,7 +263,7 @@ class SerialRunner(Runner):
                            help=f"baud rate of the port (default {DEFAULT_BAUD}; some ad01 firmware uses 921600)")
         group.add_argument("--interface-board", choices=BOARDS, metavar="KIND",
                            help="reach the DUT through an interface board: stm32h573 (enhanced board), arduino "
-                           "(IO manager), none (default; required for energy mode)")
+                           "(IO manager), or none (default: the DUT's own port). Energy mode needs a board")
         group.add_argument("--dut-baud", type=int, metavar="N",
                            help="baud between interface board and DUT (default: the board's `checkbaud`; "
                            "a different value is set with `setbaud`)")
