@@ -11,7 +11,8 @@ inference (`infer N W`) and results, each validated line by line. Recovery:
 
 A byte corrupted into another digit keeps a line's shape; so once the link has shown any
 error (or always, with verify="always"), every upload is read back with `db print` and every
-inference is repeated until two agree, so no corrupted number reaches the results.
+inference is repeated until its replies agree (identical results, and identical timings or three
+close ones, of which the median is kept), so no corrupted number reaches the results.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from workloads.spec import Workload
 T = TypeVar("T")
 
 VERIFY_CHOICES = ("auto", "always", "never")
-#: two repeated windows agree when their elapsed times differ by at most this fraction (+2 us)
+#: repeated windows' elapsed times are close when they differ by at most this fraction (+2 us)
 AGREE_REL = 2e-3
 AGREE_ABS_US = 2
 MAX_AGREEMENT_TRIES = 6
@@ -285,23 +286,41 @@ class DutClient:
         while len(tries) < MAX_AGREEMENT_TRIES:
             nxt = self._recover(f"infer {n} {warmup}", lambda: self._window(n, warmup))
             self.counters.confirmations += 1
-            for old in tries:
-                if self._agree(old, nxt):
-                    self._learn(nxt, n, warmup)
-                    if not nxt.uniform_decimals:  # confirmed twice: this firmware prints that way (%g)
-                        self._mixed_decimals_normal = True
-                    return nxt
             tries.append(nxt)
-        raise DeviceError(self.where, f"{MAX_AGREEMENT_TRIES} runs of `infer {n} {warmup}` gave no two agreeing "
+            confirmed = self._confirmed(tries)
+            if confirmed is not None:
+                self._learn(confirmed, n, warmup)
+                if not confirmed.uniform_decimals:  # confirmed twice: this firmware prints that way (%g)
+                    self._mixed_decimals_normal = True
+                return confirmed
+        raise DeviceError(self.where, f"{MAX_AGREEMENT_TRIES} runs of `infer {n} {warmup}` gave no agreeing "
                           "replies: the link corrupts data faster than it can be confirmed",
                           "fix the link (shorter cable, lower baud, ground) and resume the run")
 
     @staticmethod
-    def _agree(a: WindowReply, b: WindowReply) -> bool:
-        if a.results_text != b.results_text:
-            return False
-        if a.elapsed_us is None or b.elapsed_us is None:
-            return a.elapsed_us == b.elapsed_us
+    def _confirmed(tries: list[WindowReply]) -> WindowReply | None:
+        """The reply the repeated windows vouch for, or None while they do not yet.
+
+        Results must match to the character. A window's duration jitters on real hardware, so
+        timings cannot be required to match; but a digit garbled in a lap timestamp may shift it
+        by less than the jitter allowance. So: two identical timings confirm; otherwise three
+        mutually close ones do, and the median of the three (never an outlier) is reported.
+        """
+        nxt = tries[-1]
+        same = [t for t in tries[:-1] if t.results_text == nxt.results_text]
+        if any(t.elapsed_us == nxt.elapsed_us for t in same):
+            return nxt
+        if nxt.elapsed_us is None:
+            return None
+        close = [t for t in same if t.elapsed_us is not None and DutClient._close(t, nxt)]
+        for i, a in enumerate(close):
+            for b in close[i + 1:]:
+                if DutClient._close(a, b):
+                    return sorted((a, b, nxt), key=lambda t: t.elapsed_us)[1]
+        return None
+
+    @staticmethod
+    def _close(a: WindowReply, b: WindowReply) -> bool:
         return abs(a.elapsed_us - b.elapsed_us) <= AGREE_ABS_US + AGREE_REL * max(a.elapsed_us, b.elapsed_us)
 
     def _learn(self, w: WindowReply, n: int, warmup: int) -> None:
