@@ -505,7 +505,7 @@ class DutClient:
         self.transcript.note(text)
         if self.verify == "auto" and not self.suspicious:
             self.suspicious = True
-            self.transcript.note("verification on: uploads are read back, inferences repeated until two agree")
+            self.transcript.note("verification on: uploads are read back, inferences repeated until their replies agree")
 
     def resync(self, initial: bool = False, context: str | None = None) -> None:
         """Reach a clean point: send a unique unknown command and read up to its echo.

@@ -23,7 +23,7 @@ from device_runners.serial.driver import EembcLink
 from device_runners.serial.interface_board import BOARDS, BoardLink, Stm32H573Link, link_class
 from device_runners.serial.protocol import VERIFY_CHOICES, DutClient, WindowReply
 from device_runners.serial.resource import DEFAULT_BAUD, SerialResource
-from device_runners.serial.transport import TRANSCRIPT_NAME, LineTransport, Transcript
+from device_runners.serial.transport import DEFAULT_TRANSCRIPT_MB, TRANSCRIPT_NAME, LineTransport, Transcript
 from harness.errors import DeviceError
 
 ENERGY_DUT_BAUD = 9600
@@ -58,7 +58,12 @@ class SerialSession:
         self.resource = SerialResource(str(port), int(opts.get("baud") or DEFAULT_BAUD))
         self.requested_dut_baud = opts.get("dut_baud")
         self.dut_baud = int(self.requested_dut_baud or (ENERGY_DUT_BAUD if self.board != "none" else self.resource.baud))
-        self.transcript = Transcript(Path(config.run_dir) / TRANSCRIPT_NAME if config.run_dir else None)
+        max_mb = opts.get("transcript_mb")
+        if max_mb is not None and max_mb < 0:
+            raise DeviceError(None, f"--transcript-mb {max_mb:g} is negative",
+                              f"pass a size in MB (default {DEFAULT_TRANSCRIPT_MB}), or 0 to keep every byte")
+        self.transcript = Transcript(Path(config.run_dir) / TRANSCRIPT_NAME if config.run_dir else None,
+                                     max_mb=DEFAULT_TRANSCRIPT_MB if max_mb is None else float(max_mb))
         self.board_name: str | None = None
         self.board_dut_baud: int | None = None
         self.monitor: Any = None
@@ -278,8 +283,11 @@ class SerialRunner(Runner):
         group.add_argument("--retries", type=int, metavar="N",
                            help="redo a failed command (garbled reply, reset, error) at most N times (default 5)")
         group.add_argument("--verify", choices=VERIFY_CHOICES,
-                           help="read uploads back and repeat inferences until two agree: auto (default: after "
+                           help="read uploads back and repeat inferences until their replies agree: auto (default: after "
                            "the first link error), always (noisy links), never")
+        group.add_argument("--transcript-mb", type=float, metavar="MB",
+                           help=f"rotate {TRANSCRIPT_NAME} past MB, keeping the newest bytes in two files "
+                           f"(default {DEFAULT_TRANSCRIPT_MB}; 0 keeps every byte)")
         group.add_argument("--no-model-check", action="store_true", default=None,
                            help="do not require the DUT's `profile` model id to match the workload")
         group.add_argument("--energy-monitor", metavar="SPEC",

@@ -28,37 +28,71 @@ class PortGone(DeviceError):
     """The port disappeared (USB unplugged, board reset its USB, emulator or ser2net stopped)."""
 
 
+#: size at which the transcript moves to serial-transcript.1.log and starts afresh (two files kept)
+DEFAULT_TRANSCRIPT_MB = 64
+
+
 class Transcript:
     """Every byte both ways, timestamped and direction-marked (`>` host to device, `<` back).
 
     Times are seconds since the transcript opened; bytes are escaped (\\r, \\n, \\xNN) so the
-    file stays one record per line and shows exactly what crossed the wire.
+    file stays one record per line and shows exactly what crossed the wire. A serial ad01
+    accuracy run moves about 340 MB of text, so past `max_mb` the file is rotated: the newest
+    bytes (where a failure is) are kept in two files at most, and a note says what was dropped.
     """
 
-    def __init__(self, path: Path | None):
+    def __init__(self, path: Path | None, max_mb: float | None = DEFAULT_TRANSCRIPT_MB):
         self.path = path
+        self.max_bytes = int(max_mb * 1e6) if max_mb else None
+        self.rotations = 0
         self._fh: IO[str] | None = None
+        self._size = 0
         self._t0 = time.monotonic()
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = open(path, "a", encoding="ascii", errors="backslashreplace", buffering=1)
             stamp = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-            self._fh.write(f"# tinyperf serial transcript opened {stamp}; "
-                           "columns: seconds since open, > host->device | < device->host | # note, bytes\n")
+            self._open(f"# tinyperf serial transcript opened {stamp}; "
+                       "columns: seconds since open, > host->device | < device->host | # note, bytes\n")
+
+    @property
+    def previous_path(self) -> Path | None:
+        return self.path.with_name(f"{self.path.stem}.1{self.path.suffix}") if self.path else None
 
     def record(self, direction: str, data: bytes) -> None:
         if self._fh is not None and data:
             text = data.decode("latin-1").encode("unicode_escape").decode("ascii")
-            self._fh.write(f"{time.monotonic() - self._t0:12.6f} {direction} {text}\n")
+            self._write(f"{time.monotonic() - self._t0:12.6f} {direction} {text}\n")
 
     def note(self, text: str) -> None:
         if self._fh is not None:
-            self._fh.write(f"{time.monotonic() - self._t0:12.6f} # {text}\n")
+            self._write(f"{time.monotonic() - self._t0:12.6f} # {text}\n")
 
     def close(self) -> None:
         if self._fh is not None:
             self._fh.close()
             self._fh = None
+
+    def _open(self, header: str) -> None:
+        assert self.path is not None
+        self._fh = open(self.path, "a", encoding="ascii", errors="backslashreplace", buffering=1)
+        self._size = self.path.stat().st_size
+        self._write(header)
+
+    def _write(self, line: str) -> None:
+        assert self._fh is not None
+        self._fh.write(line)
+        self._size += len(line)
+        if self.max_bytes is not None and self._size >= self.max_bytes:
+            self._rotate()
+
+    def _rotate(self) -> None:
+        assert self._fh is not None and self.path is not None and self.previous_path is not None
+        self._fh.close()
+        os.replace(self.path, self.previous_path)
+        self.rotations += 1
+        dropped = "; older bytes were dropped" if self.rotations > 1 else ""
+        self._open(f"# continued ({self.rotations} rotation(s) at {self.max_bytes / 1e6:g} MB): the bytes before "
+                   f"this are in {self.previous_path.name}{dropped} (--transcript-mb sets the size, 0 keeps all)\n")
 
 
 class LineTransport:

@@ -55,8 +55,7 @@ def test_kws01_rebuild_matches_the_official_set(raw_dir: Path, data_dir: Path, m
     print(f"kws01 rebuild: {seconds:.2f} s, {100 * within_1:.3f} % within 1 LSB, {100 * exact:.3f} % exact, "
           f"top-1 {acc_ours:.1f} % (official files {acc_official:.1f} %)")
     assert within_1 >= 0.99
-    assert abs(acc_ours - acc_official) <= 0.5
-    assert seconds < 60  # measured ~1 s; generous for a loaded CI machine
+    assert abs(acc_ours - acc_official) <= 0.5  # build speed is reported above, not asserted here
 
 
 def _speech_tree(raw_dir: Path, root: Path, layout: str) -> dict[str, int]:

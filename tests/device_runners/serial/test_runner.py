@@ -113,6 +113,31 @@ def test_transcript_records_every_byte_both_ways(kws_rig, data_dir, tmp_path) ->
     assert "# resynchronising with" in text  # the opening sync point is noted
 
 
+def test_transcript_rotates_keeping_the_newest_bytes(kws_rig, data_dir, tmp_path) -> None:
+    """A whole serial accuracy run writes hundreds of MB; past --transcript-mb two files are kept."""
+    s = H.session(kws_rig.url, run_dir=tmp_path, transcript_mb=0.005)
+    try:
+        for item in H.items(data_dir, "kws01", 6):  # ~3 kB of transcript per kws01 sample
+            s.load(item.data)
+            s.infer(1, 0)
+        rotations = s.transcript.rotations
+    finally:
+        s.close()
+    now, before = tmp_path / "serial-transcript.log", tmp_path / "serial-transcript.1.log"
+    assert rotations >= 2
+    assert 0 < now.stat().st_size < 5_000 and 5_000 <= before.stat().st_size <= 5_000 + 2_000
+    text = now.read_text()
+    assert text.startswith(f"# continued ({rotations} rotation(s) at 0.005 MB): the bytes before this are in "
+                           "serial-transcript.1.log; older bytes were dropped")
+    assert "m-results-" in text  # the last inference, where a failure would be, is kept
+    assert before.read_text().startswith("# continued (")
+
+
+def test_a_negative_transcript_size_is_refused(kws_rig, tmp_path) -> None:
+    with pytest.raises(DeviceError, match=r"--transcript-mb -1 is negative.*0 to keep every byte"):
+        H.session(kws_rig.url, run_dir=tmp_path, transcript_mb=-1)
+
+
 def test_model_id_mismatch_is_named(kws_rig) -> None:
     with pytest.raises(DeviceError) as err:
         H.session(kws_rig.url, "vww01")
