@@ -54,7 +54,8 @@ def indices_dir() -> Path:
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
-    """Never touch the user's cache; the default-model cache is shared across the session."""
+    """Never touch the user's cache, nor see the user's TINYPERF_* settings (a TINYPERF_RESULTS
+    in the shell must not change what a test finds); the default-model cache is session-wide."""
+    for name in [n for n in os.environ if n.startswith("TINYPERF_") and n != "TINYPERF_SHARED"]:
+        monkeypatch.delenv(name)
     monkeypatch.setenv("TINYPERF_CACHE", str(tmp_path_factory.getbasetemp() / "tinyperf-cache"))
-    monkeypatch.delenv("TINYPERF_MODELS", raising=False)
-    monkeypatch.delenv("TINYPERF_DATA", raising=False)
