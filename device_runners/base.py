@@ -92,6 +92,11 @@ class Runner:
         when the runner can run any workload. Used when the user names no --workload."""
         return None
 
+    @classmethod
+    def preflight(cls, options: dict[str, Any]) -> None:
+        """Raise the error a session would raise for options that cannot work (a port that does
+        not exist), before a run directory is made. Must not touch the device itself."""
+
     def open(self, config: RunnerConfig) -> DeviceSession:
         raise NotImplementedError
 

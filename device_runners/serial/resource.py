@@ -6,6 +6,7 @@ a missing port, a permission problem, a port held by another program, a refused 
 
 from __future__ import annotations
 
+import os
 import socket
 from dataclasses import dataclass
 
@@ -64,6 +65,12 @@ class SerialResource:
             except (serial.SerialException, OSError, ValueError):
                 pass
         return ser
+
+    def check_exists(self) -> None:
+        """A local port path that does not exist fails now, without opening anything: opening a
+        real port can reset the board (DTR), and network ports are left to the session."""
+        if self.scheme == "device" and os.name == "posix" and self.url.startswith("/") and not os.path.exists(self.url):
+            raise self._open_error(FileNotFoundError(f"No such file or directory: {self.url}"))
 
     def _open_error(self, exc: Exception) -> DeviceError:
         text = str(exc)

@@ -36,6 +36,15 @@ def _options(config: RunnerConfig) -> dict[str, Any]:
     return {k: v for k, v in (config.options or {}).items() if v is not None}
 
 
+def _port(opts: dict[str, Any]) -> str:
+    port = opts.get("port")
+    if not port:
+        raise DeviceError(None, "the serial runner needs --port",
+                          "pass --port /dev/ttyACM0 (list ports with `tinyperf devices`), or a URL: "
+                          "socket://host:port, rfc2217://host:port")
+    return str(port)
+
+
 class SerialSession:
     """One open DUT; every byte of its dialogue goes to `serial-transcript.log` in the run dir."""
 
@@ -43,11 +52,7 @@ class SerialSession:
         opts = _options(config)
         self.workload = config.workload
         self.mode = config.mode
-        port = opts.get("port")
-        if not port:
-            raise DeviceError(None, "the serial runner needs --port",
-                              "pass --port /dev/ttyACM0 (list ports with `tinyperf devices`), or a URL: "
-                              "socket://host:port, rfc2217://host:port")
+        port = _port(opts)
         self.board = opts.get("interface_board") or "none"
         if self.board not in BOARDS:
             raise DeviceError(None, f"--interface-board {self.board} is not one of {', '.join(BOARDS)}", None)
@@ -302,6 +307,11 @@ class SerialRunner(Runner):
         except ImportError as exc:
             return f"pyserial is not importable ({exc}); `pip install pyserial`"
         return None
+
+    @classmethod
+    def preflight(cls, options: dict[str, Any]) -> None:
+        opts = {k: v for k, v in (options or {}).items() if v is not None}
+        SerialResource(_port(opts), int(opts.get("baud") or DEFAULT_BAUD)).check_exists()
 
     def open(self, config: RunnerConfig) -> SerialSession:
         return SerialSession(config)
