@@ -6,6 +6,8 @@ re-opens the run, checks that model and data are byte-identical, and does only w
 
 from __future__ import annotations
 
+import os
+import shlex
 import signal
 import socket
 from collections.abc import Iterator
@@ -119,11 +121,17 @@ def resolve_inputs(plan: RunPlan, runner_cls: type[Runner]) -> dict[str, tuple[M
     return out
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, unwound like Ctrl-C; the CLI exits 143 (128 + SIGTERM) so callers can tell."""
+
+    exit_code = 128 + signal.SIGTERM
+
+
 @contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
     """SIGTERM (a kill, a CI timeout) ends the run as cleanly as Ctrl-C does."""
     def handler(signum, frame):
-        raise KeyboardInterrupt
+        raise Terminated
 
     try:
         previous = signal.signal(signal.SIGTERM, handler)
@@ -257,7 +265,11 @@ class Orchestrator:
             self.writer.close(status)
             run = load_run(self.writer.dir)
             write_tables(run)
-            if status != "complete":
+            if status != "complete" and run.samples.empty and run.windows.empty:
+                console.print(f"[yellow]run stopped before anything was measured ({self.writer.dir} holds its "
+                              "metadata and any device transcript). Fix the cause above, then start again or "
+                              f"continue with: tinyperf run --resume {self.writer.dir}[/]")
+            elif status != "complete":
                 console.print(f"[yellow]run incomplete; everything finished so far is in {self.writer.dir}. "
                               f"Continue with: tinyperf run --resume {self.writer.dir}[/]")
         return run
@@ -268,7 +280,8 @@ def run_name(plan: RunPlan) -> str:
     return f"{stamp}_{plan.runner}_{socket.gethostname()}"
 
 
-def start(plan: RunPlan) -> Run:
+def start(plan: RunPlan, command: list[str] | None = None) -> Run:
+    """Run `plan` in a new run directory; `command` (the argv that asked for it) is recorded."""
     if plan.model and not plan.workloads_explicit:
         plan.workloads = [infer_workload_from_model(plan.model)]
         plan.workloads_explicit = True
@@ -278,6 +291,7 @@ def start(plan: RunPlan) -> Run:
     for wl in plan.workloads:
         get_workload(wl)
     runner_cls = get_runner(plan.runner)
+    runner_cls.preflight(plan.runner_options)
     if not plan.workloads_explicit:
         on_device = runner_cls.device_workloads(plan.runner_options)
         if on_device is not None:
@@ -299,12 +313,14 @@ def start(plan: RunPlan) -> Run:
         plan.model = str(Path(plan.model).resolve())
     resolved = resolve_inputs(plan, runner_cls)
     meta = {"config": asdict(plan), "machine": machine_metadata()}
+    if command:
+        meta["command"] = {"argv": shlex.join(command), "cwd": os.getcwd()}
     writer = RunWriter.create(config.results_dir(plan.out), run_name(plan), meta)
     console.print(f"run directory: [bold]{writer.dir}[/]")
     return Orchestrator(plan, writer, resolved=resolved).execute()
 
 
-def resume(directory: str | Path) -> Run:
+def resume(directory: str | Path, command: list[str] | None = None) -> Run:
     directory = Path(directory)
     existing = load_run(directory)
     if existing.status == "complete":
@@ -314,6 +330,9 @@ def resume(directory: str | Path) -> Run:
                            "wait for it or stop it first")
     plan = RunPlan(**existing.meta["config"])
     writer, records = RunWriter.reopen(directory)
+    if command:
+        writer.meta.setdefault("resume_commands", []).append({"argv": shlex.join(command), "cwd": os.getcwd()})
+        writer.save_meta()
     console.print(f"resuming [bold]{directory}[/]: {sum(r['kind'] == 'sample' for r in records)} samples and "
                   f"{sum(r['kind'] == 'window' for r in records)} windows already done")
     return Orchestrator(plan, writer, records).execute()

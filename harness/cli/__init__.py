@@ -57,6 +57,7 @@ def _register_broken(sub: argparse._SubParsersAction, name: str, exc: Exception)
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # recorded with results
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
@@ -67,11 +68,12 @@ def main(argv: list[str] | None = None) -> int:
 
         err_console.print(f"[bold red]error:[/] {exc.one_line()}", highlight=False, soft_wrap=True)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         from harness.console import err_console
 
-        err_console.print("[yellow]interrupted[/]")
-        return 130
+        terminated = getattr(exc, "exit_code", None)
+        err_console.print("[yellow]terminated[/]" if terminated else "[yellow]interrupted[/]")
+        return int(terminated or 130)  # 128 + the signal, as a shell reports it
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from device_runners.registry import available_runners
 from harness.console import console
@@ -64,7 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     if args.resume:
-        run = resume(args.resume)
+        run = resume(args.resume, command=_argv(args))
     else:
         runner_options = {}
         for name, cls in available_runners().items():
@@ -74,9 +75,14 @@ def handle(args: argparse.Namespace) -> int:
                        runner_options=runner_options, min_window=args.min_window, models_dir=args.models_dir,
                        data_dir=args.data_dir, model=args.model, out=args.out, kernels=args.kernels,
                        threads=args.threads, workloads_explicit=bool(args.workload))
-        run = start(plan)
+        run = start(plan, command=_argv(args))
     console.print(summary_table(run))
     for w in warnings_of(run):
         console.print(f"[yellow]warning:[/] {w}", highlight=False)
     console.print(f"results: [bold]{run.path}[/] (load with `harness.load_run('{run.path}')`)")
     return 0 if run.complete else 1
+
+
+def _argv(args: argparse.Namespace) -> list[str]:
+    """The command as the user typed it (`python -m harness.cli` shown as `tinyperf`)."""
+    return ["tinyperf", *getattr(args, "argv", sys.argv[1:])]
