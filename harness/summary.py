@@ -143,6 +143,22 @@ def accuracy_summary(wl: str, srows: pd.DataFrame, meta: dict[str, Any]) -> dict
     return out
 
 
+def _link_health(rows: pd.DataFrame) -> str | None:
+    """A device link that needed redoing is worth knowing even when every figure was confirmed."""
+    if "extra" not in rows or rows.empty:
+        return None
+    totals = {"link errors": 0, "retries": 0, "resets": 0}
+    for extra in rows["extra"]:
+        if isinstance(extra, dict):
+            for label, key in (("link errors", "link_errors"), ("retries", "retries"), ("resets", "resets")):
+                totals[label] += int(extra.get(key) or 0)
+    if not any(totals.values()):
+        return None
+    counts = ", ".join(f"{n:,} {label if n != 1 else label.removesuffix('s').replace('retrie', 'retry')}"
+                       for label, n in totals.items())
+    return f"the device link needed recovery ({counts}; see the device transcript in the run directory)"
+
+
 def summarize(meta: dict[str, Any], records: list[dict[str, Any]], windows: pd.DataFrame,
               samples: pd.DataFrame, path: Path | None) -> pd.DataFrame:
     sessions = {(r["workload"], r["mode"]): r.get("describe", {}) for r in records if r["kind"] == "session"}
@@ -156,6 +172,9 @@ def summarize(meta: dict[str, Any], records: list[dict[str, Any]], windows: pd.D
         else:
             srows = samples[samples["workload"] == wl] if len(samples) else samples
             row.update(accuracy_summary(wl, srows, meta))
+        link = _link_health(wrows if mode in ("performance", "energy") else srows)
+        if link:
+            row["warnings"] = " | ".join(w for w in (row.get("warnings"), link) if w)
         row["note"] = None
         rows.append(row)
     for r in skipped:

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from harness.results import load_run
 from tests.device_runners.serial import helpers as H
 from tests.harness.cli_helpers import only_run_dir, tinyperf
 
@@ -124,3 +126,47 @@ def test_without_workload_the_board_says_what_it_runs(emulator_on_pty, data_dir,
     assert "the device runs kws01" in r.stdout
     summary = pd.read_parquet(only_run_dir(tmp_path) / "summary.parquet")
     assert list(summary["workload"]) == ["kws01"]
+
+
+def test_a_missing_port_fails_before_a_run_directory_is_made(tmp_path) -> None:
+    r = tinyperf("run", "--runner", "serial", "--port", "/dev/tinyperf-no-such-port", "-w", "kws01",
+                 "-m", "performance", "--out", tmp_path / "out")
+    out = r.stdout + r.stderr
+    assert r.returncode != 0 and "Traceback" not in out
+    assert "/dev/tinyperf-no-such-port: no such serial port" in out and "tinyperf devices" in out
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_an_unreachable_network_port_says_nothing_was_measured(tmp_path) -> None:
+    r = tinyperf("run", "--runner", "serial", "--port", "socket://127.0.0.1:1", "-w", "kws01",
+                 "-m", "performance", "--out", tmp_path / "out")
+    out = " ".join((r.stdout + r.stderr).split())
+    assert r.returncode != 0 and "Traceback" not in out
+    assert "socket://127.0.0.1:1: cannot connect" in out
+    assert "run stopped before anything was measured" in out and "run incomplete" not in out
+
+
+def test_a_faulty_link_gives_exact_figures_and_a_warning_counting_the_recovery(models_dir, data_dir, host_top1,
+                                                                               tmp_path) -> None:
+    subset = tmp_path / "data" / "kws01"  # 40 files: enough faults to recover from, quick to run
+    subset.mkdir(parents=True)
+    rows = (data_dir / "kws01" / "y_labels.csv").read_text().splitlines()[:40]
+    (subset / "y_labels.csv").write_text("\n".join(rows) + "\n")
+    for row in rows:
+        name = row.split(",")[0]
+        (subset / name).write_bytes((data_dir / "kws01" / name).read_bytes())
+    with H.emulator_process("--workload", "kws01", "--models-dir", str(models_dir), "--tcp", "0", "--faults",
+                            "drop=0.002,garble=0.002,reset@40,error@7,seed=1", tmp_path=tmp_path) as info:
+        r = tinyperf("run", "--runner", "serial", "--port", info["port"], "-w", "kws01", "-m", "accuracy",
+                     "--data-dir", tmp_path / "data", "--out", tmp_path / "out")
+    out = " ".join(r.stdout.split())
+    assert r.returncode == 0, r.stdout + r.stderr
+    samples = load_run(only_run_dir(tmp_path / "out")).samples
+    assert len(samples) == 40 and all(host_top1[f] == p for f, p in zip(samples["file"], samples["predicted"]))
+    m = re.search(r"warning: kws01 accuracy: the device link needed recovery \(([\d,]+) link errors?, "
+                  r"([\d,]+) retr(?:y|ies), ([\d,]+) resets?; see the device transcript", out)
+    assert m, out
+    errors, retries, resets = (int(g.replace(",", "")) for g in m.groups())
+    extras = samples["extra"]
+    assert errors == sum(int(e["link_errors"]) for e in extras) > 0
+    assert retries == sum(int(e["retries"]) for e in extras) > 0 and resets == 1
