@@ -10,12 +10,7 @@ Kernel back-ends:
 from __future__ import annotations
 
 import argparse
-import os
-import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -23,6 +18,7 @@ import numpy as np
 
 from device_runners.base import Inference, Runner, RunnerConfig
 from harness.errors import ModelError
+from harness.native_stderr import native_stderr
 from harness.provenance import cpu_model
 
 KERNELS = ("reference", "builtin", "xnnpack")
@@ -35,22 +31,9 @@ def litert_version() -> str:
         return "unknown"
 
 
-@contextmanager
-def _native_stderr_filtered() -> Iterator[None]:
+def _native_stderr_filtered():
     """Drop LiteRT's 'INFO: Created ... delegate' chatter (no env switch silences it); keep the rest."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as tmp:
-        os.dup2(tmp.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            tmp.seek(0)
-            for line in tmp.read().decode(errors="replace").splitlines():
-                if not line.startswith("INFO: Created TensorFlow Lite"):
-                    print(line, file=sys.stderr)
+    return native_stderr(lambda line: not line.startswith("INFO: Created TensorFlow Lite"))
 
 
 def _resolver(kernels: str):

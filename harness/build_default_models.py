@@ -29,6 +29,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -37,6 +38,7 @@ from typing import Any, Callable
 import numpy as np
 
 from harness.default_models import BUILT_WORKLOADS, NOTE, RECIPE_VERSION, SEED, model_file_name, sidecar_name
+from harness.native_stderr import native_stderr
 from workloads.catalog import get_workload
 from workloads.spec import Workload
 
@@ -283,14 +285,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workload", action="append", choices=BUILT_WORKLOADS,
                         help="build only this workload (repeatable; default: all four)")
     args = parser.parse_args(argv)
-    for key, value in (("TF_CPP_MIN_LOG_LEVEL", "2"), ("TF_USE_LEGACY_KERAS", "1"), ("TF_ENABLE_ONEDNN_OPTS", "0")):
-        os.environ.setdefault(key, value)  # must precede the TensorFlow import
+    # must precede the TensorFlow import; run by hand, TensorFlow's CUDA probing and converter chatter
+    # (it never uses a GPU here) would bury the progress lines
+    for key, value in (("TF_CPP_MIN_LOG_LEVEL", "3"), ("TF_USE_LEGACY_KERAS", "1"), ("TF_ENABLE_ONEDNN_OPTS", "0"),
+                       ("CUDA_VISIBLE_DEVICES", "")):
+        os.environ.setdefault(key, value)
+    warnings.filterwarnings("ignore", module=r"(tensorflow|tf_keras|keras)(\.|$)")
+    with native_stderr(keep_line=lambda line: False):  # CUDA probing, converter parameters: all noise
+        return _build(args)
+
+
+def _build(args: argparse.Namespace) -> int:
     started = time.monotonic()
     print("step: TensorFlow", flush=True)
+    import absl.logging
     import tensorflow as tf
     import tf_keras as keras
 
     tf.get_logger().setLevel("ERROR")
+    absl.logging.set_verbosity(absl.logging.ERROR)
     print(f"done: TensorFlow {tf.__version__} imported ({time.monotonic() - started:.1f} s)", flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
     for workload_id in args.workload or BUILT_WORKLOADS:

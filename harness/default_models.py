@@ -161,7 +161,7 @@ def builder_env() -> dict[str, str]:
     root = str(Path(__file__).resolve().parents[1])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
     env.update({
-        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
         "TF_USE_LEGACY_KERAS": "1",  # tf.lite's Keras converter works on the tf_keras (Keras 2) models
         "TF_ENABLE_ONEDNN_OPTS": "0",  # bit-reproducible float math for calibration
         "CUDA_VISIBLE_DEVICES": "",
