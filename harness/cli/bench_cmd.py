@@ -13,20 +13,25 @@ from workloads.catalog import WORKLOADS, get_workload
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bench", help="measure the harness's own overhead",
+    p = sub.add_parser("bench", help="measure the harness itself: timing overhead, serial upload speed",
                        description="overhead: compare the harness's timed inference window with a bare LiteRT "
-                       "invoke() loop on the same interpreter, interleaved (target: within 10 %%). "
+                       "invoke() loop on the same interpreter, interleaved (target: within 10 %). "
                        "upload: time one sample upload to a serial board (--port) against the wire time of the "
-                       "bytes the protocol exchanges (target: within 10 %%).")
-    p.add_argument("what", choices=("overhead", "upload"))
+                       "bytes the protocol exchanges (target: within 10 %).")
+    p.add_argument("what", choices=("overhead", "upload"), help="what to measure")
     p.add_argument("--port", metavar="PORT", help="upload: the board (device path, socket:// or rfc2217:// URL)")
-    p.add_argument("--baud", type=int, default=115200, help="upload: line rate, for the wire-time bound")
-    p.add_argument("--workload", "-w", action="append", choices=list(WORKLOADS), help="default: ad01 (the fastest model)")
-    p.add_argument("--models-dir", metavar="DIR")
+    p.add_argument("--baud", type=int, default=115200, help="upload: line rate, for the wire-time bound (default 115200)")
+    p.add_argument("--workload", "-w", action="append", choices=list(WORKLOADS), metavar="ID",
+                   help="repeatable; default: ad01 for overhead (the fastest model, where overhead shows most), "
+                   "vww01 for upload (the largest input)")
+    p.add_argument("--models-dir", metavar="DIR", help="overhead: folder of reference .tflite models "
+                   "(env TINYPERF_MODELS; default: the cache, else the built-in architectures)")
     p.add_argument("--data-dir", metavar="DIR", help="take the first performance sample from here (else synthetic)")
-    p.add_argument("--kernels", default="xnnpack", choices=("reference", "builtin", "xnnpack"))
-    p.add_argument("-n", type=int, default=20000, help="inferences per repeat")
-    p.add_argument("--repeats", type=int, default=7)
+    p.add_argument("--kernels", default="xnnpack", choices=("reference", "builtin", "xnnpack"),
+                   help="overhead: LiteRT kernel back-end (default xnnpack, as performance runs use)")
+    p.add_argument("-n", type=int, default=20000, metavar="N", help="overhead: inferences per repeat (default 20000)")
+    p.add_argument("--repeats", type=int, default=7, metavar="R",
+                   help="overhead: interleaved repeats of each loop (default 7)")
     p.set_defaults(handler=handle)
 
 
@@ -70,9 +75,11 @@ def handle_overhead(args: argparse.Namespace) -> int:
     for c in ("workload", "bare invoke() us/inf", "harness us/inf", "ratio", "within 10 %"):
         t.add_column(c, justify="right")
     worst = 0.0
+    models = []
     for wl_id in args.workload or ["ad01"]:
         wl = get_workload(wl_id)
         model = resolve_model(wl, None, args.models_dir)
+        models.append(f"{wl_id}: {model.path} (sha256 {model.sha256[:12]}{', ' + model.note if model.note else ''})")
         ds = dataset_for(RunPlan(workloads=[wl_id], data_dir=args.data_dir), wl) if args.data_dir else None
         item = ds.performance_items(1)[0] if ds else synthetic_items(wl, 1)[0]
         with console.status(f"measuring {wl_id} ({args.repeats} x {args.n} inferences each way)"):
@@ -80,6 +87,7 @@ def handle_overhead(args: argparse.Namespace) -> int:
         worst = max(worst, r.ratio)
         t.add_row(wl_id, f"{r.bare_us:.3f}", f"{r.harness_us:.3f}", f"{r.ratio:.3f}",
                   "[green]yes[/]" if r.ratio <= 1.10 else "[red]no[/]")
+    t.caption = "models: " + "; ".join(models)
     console.print(t)
     if worst > 1.10:
         raise TinyperfError(None, f"harness overhead {worst - 1:.1%} exceeds 10 %", "see the table above")

@@ -15,6 +15,14 @@ def test_bench_overhead_prints_both_loops_and_the_ratio(models_dir) -> None:
     assert row, r.stdout
     bare, harness, ratio = map(float, row.groups())
     assert abs(ratio - harness / bare) < 0.01
+    out = " ".join(r.stdout.split())
+    assert re.search(rf"models: ad01: {re.escape(str(models_dir / 'ad01_int8.tflite'))} \(sha256 [0-9a-f]{{12}}\)", out), out
+
+
+def test_bench_help_is_plain() -> None:
+    r = tinyperf("bench", "--help")
+    assert r.returncode == 0 and "%%" not in r.stdout and "within 10 %" in " ".join(r.stdout.split())
+    assert "upload speed" in tinyperf("--help").stdout
 
 
 def test_bench_upload_against_a_throttled_emulator(models_dir, data_dir, tmp_path) -> None:
