@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import Progress
 
 from device_runners.base import Runner, RunnerConfig
 from device_runners.registry import get_runner
@@ -27,6 +27,7 @@ from harness.console import console
 from harness.errors import DatasetError, ModelError, ResultsError, TinyperfError
 from harness.models import ModelFile, resolve_model
 from harness.modes import Calibration, run_accuracy, run_performance
+from harness.progress import run_progress
 from harness.provenance import machine_metadata
 from harness.results import Run, RunWriter, load_run, write_tables
 from workloads.catalog import WORKLOADS, get_workload
@@ -144,11 +145,6 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _progress() -> Progress:
-    return Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=console, transient=False)
-
-
 class Orchestrator:
     def __init__(self, plan: RunPlan, writer: RunWriter, records: list[dict[str, Any]] | None = None,
                  resolved: dict[str, tuple[ModelFile | None, Dataset | None]] | None = None):
@@ -257,7 +253,7 @@ class Orchestrator:
     def execute(self) -> Run:
         status = "incomplete"
         try:
-            with _sigterm_as_interrupt(), _progress() as progress:
+            with _sigterm_as_interrupt(), run_progress() as progress:
                 for wl in self.plan.workloads:
                     self.run_workload(get_workload(wl), progress)
             status = "complete"

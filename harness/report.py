@@ -3,15 +3,122 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
+from rich.text import Text
 
 from harness.results import Run
+from harness.summary import is_invalid
 from workloads.catalog import WORKLOADS
 
 MISSING = "[dim]–[/]"  # explained in the table caption: never shown as 0
+
+#: free text (quality notes) may wrap between words, but gets at least this many cells first
+WRAP_WIDTH = 20
+
+
+@dataclass(frozen=True)
+class FitColumn:
+    header: str
+    justify: str = "left"
+    wrap: bool = False  # free text that may break between words; everything else never breaks
+
+
+class FittedTable:
+    """A table that never truncates a cell, whatever the console width.
+
+    Rich squeezes a too-wide table by cutting every cell ("97…"). Instead, when the console is
+    too narrow for every column, this prints several tables that each repeat the key (first)
+    column; when even the key and one other column do not fit, one block of `column  value`
+    lines per row. Numbers and identifiers are never wrapped; only `wrap` columns break, and
+    only between words.
+    """
+
+    def __init__(self, title: str | None = None, caption: str | None = None) -> None:
+        self.title = title
+        self.caption = caption
+        self.columns: list[FitColumn] = []
+        self.rows: list[list[str]] = []
+
+    def add_column(self, header: str, justify: str = "left", wrap: bool = False) -> None:
+        self.columns.append(FitColumn(header, justify, wrap))
+
+    def add_row(self, *cells: str) -> None:
+        self.rows.append([str(c) for c in cells])
+
+    def _needed(self, i: int) -> int:
+        """Cells column i needs so that none of its values is cut (or wrapped, unless `wrap`)."""
+        texts = [Text.from_markup(self.columns[i].header).plain] + [Text.from_markup(r[i]).plain for r in self.rows]
+        lines = [line for t in texts for line in t.split("\n")]
+        longest = max((cell_len(line) for line in lines), default=1)
+        if not self.columns[i].wrap:
+            return max(longest, 1)
+        word = max((cell_len(w) for line in lines for w in line.split()), default=1)
+        return max(word, min(longest, WRAP_WIDTH))
+
+    def table(self, indices: list[int], title: str | None = None, caption: str | None = None) -> Table:
+        t = Table(title=title, caption=caption, title_justify="left", caption_justify="left")
+        for i in indices:
+            c = self.columns[i]
+            t.add_column(c.header, justify=c.justify, no_wrap=not c.wrap, min_width=self._needed(i))  # type: ignore[arg-type]
+        for r in self.rows:
+            t.add_row(*(r[i] for i in indices))
+        return t
+
+    def _width(self, console: Console, options: ConsoleOptions, indices: list[int]) -> int:
+        return console.measure(self.table(indices), options=options.update_width(100_000)).minimum
+
+    def groups(self, console: Console, options: ConsoleOptions) -> list[list[int]] | None:
+        """Column groups (each starting with the key column) that fit; None when none can."""
+        width = options.max_width
+        everything = list(range(len(self.columns)))
+        if self._width(console, options, everything) <= width:
+            return [everything]
+        out: list[list[int]] = []
+        current = [0]
+        for i in everything[1:]:
+            if self._width(console, options, current + [i]) <= width:
+                current.append(i)
+                continue
+            if len(current) == 1:
+                return None
+            out.append(current)
+            current = [0, i]
+            if self._width(console, options, current) > width:
+                return None
+        out.append(current)
+        return out
+
+    def vertical(self) -> Table:
+        """One block per row, `column value` lines, no borders: the narrowest layout there is."""
+        t = Table(title=self.title, caption=self.caption, title_justify="left", caption_justify="left",
+                  show_header=False, box=None, pad_edge=False)
+        t.add_column("column", no_wrap=True, style="dim")
+        t.add_column("value", overflow="fold")
+        for k, r in enumerate(self.rows):
+            if k:
+                t.add_row("", "")
+            for i, c in enumerate(self.columns):
+                t.add_row(c.header.replace("\n", " "), f"[bold]{r[i]}[/]" if i == 0 else r[i])
+        return t
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        groups = self.groups(console, options) if self.columns else [[]]
+        if groups is None:
+            yield self.vertical()
+            return
+        if len(groups) == 1:
+            yield self.table(groups[0], self.title, self.caption)
+            return
+        for k, g in enumerate(groups):
+            yield self.table(g, self.title if k == 0 else None)
+        if self.caption:  # under all the parts, as wide as the console rather than the last part
+            yield Text.from_markup(self.caption, style="table.caption")
 
 
 def _num(v: Any) -> float | None:
@@ -52,23 +159,41 @@ def quality_cell(acc: dict[str, Any] | None) -> str:
     return text
 
 
-def summary_table(run: Run) -> Table:
+def device_model_ids(run: Run) -> dict[str, str]:
+    """Per workload, the model id a device reported (`profile`), for runs whose model stays on it."""
+    if "model_id" not in run.summary:
+        return {}
+    known = run.summary.dropna(subset=["model_id"])
+    return dict(zip(known["workload"], known["model_id"].astype(str)))
+
+
+def _text(v: Any) -> str | None:
+    return v if isinstance(v, str) and v else None
+
+
+def summary_table(run: Run) -> FittedTable:
     """One row per workload; columns with nothing measured are left out to keep it readable."""
     s = run.summary
     workloads = list(dict.fromkeys(s["workload"])) if not s.empty else []
+    on_device = device_model_ids(run) if any(_text(m) is None for m in s["model"]) else {}
     rows = []
     for wl in workloads:
         perf = _row(s, wl, "performance") or _row(s, wl, "energy") or {}
         acc = _row(s, wl, "accuracy")
         any_row = perf or acc or {}
-        model = any_row.get("model")
-        model = str(model).removesuffix(".tflite") if isinstance(model, str) else f"on {any_row.get('device') or 'device'}"
+        model = _text(any_row.get("model"))
+        if model is not None:
+            model = model.removesuffix(".tflite")
+        else:  # the model lives on the device: say what it reported, not where it ran
+            model = f"{on_device.get(wl, 'unknown')} (device)"
         synthetic = bool(any_row.get("synthetic_weights"))
-        invalid = perf.get("valid") is not None and not pd.isna(perf.get("valid")) and not perf["valid"]
+        invalid = is_invalid(perf.get("valid"))
         quality = quality_cell(acc)
         target = WORKLOADS[wl].quality_target if wl in WORKLOADS else None
         if target is not None and acc is not None and (_num(acc.get("top1_pct")) is not None or _num(acc.get("auc")) is not None):
             quality += f" [dim](target {target:g}{' %' if WORKLOADS[wl].scoring == 'top1' else ''})[/]"
+        kernels = [k for k in (_text(perf.get("kernels")), _text((acc or {}).get("kernels"))) if k]
+        devices = [_text(r.get("device")) for r in (perf, acc or {}) if r and r.get("runner") not in (None, "host")]
         rows.append({
             "workload": wl, "model": model + (" †" if synthetic else ""), "synthetic": synthetic, "invalid": invalid,
             "inf/s": fmt(perf.get("throughput_ips"), ",.1f") + ("*" if invalid else ""),
@@ -76,29 +201,34 @@ def summary_table(run: Run) -> Table:
             "p99 us": fmt(perf.get("lat_p99_us"), ",.1f"),
             "uJ/inf": fmt(perf.get("energy_uj_per_inf"), ",.2f"),
             "quality": quality,
-            "kernels": " / ".join(k for k in (perf.get("kernels"), (acc or {}).get("kernels")) if isinstance(k, str)) or "-",
+            "kernels": " / ".join(dict.fromkeys(kernels)) or "-",  # a value used twice is said once
+            "device": " / ".join(dict.fromkeys(d for d in devices if d)) or "-",
         })
     notes = ["– = not measured"]
     if any(r["invalid"] for r in rows):
         notes.append("* not a valid MLPerf Tiny result (see below)")
     if any(r["synthetic"] for r in rows):
         notes.append("† architecture only, synthetic weights")
-    kernel_sets = {r["kernels"] for r in rows}
-    one_kernel_set = len(kernel_sets) == 1
-    if one_kernel_set:  # the same everywhere: say it once, under the table
-        notes.insert(0, f"kernels: {next(iter(kernel_sets))}")
-    table = Table(title=f"tinyperf run {run.meta.get('run_id')} — {run.status}", title_justify="left",
-                  caption=" · ".join(notes), caption_justify="left")
-    columns = [c for c in ("workload", "model", "inf/s", "latency ms", "p99 us", "uJ/inf", "quality", "kernels")
+    once = {}  # the same everywhere: said once, under the table, instead of a column
+    for c in ("kernels", "device"):
+        values = {r[c] for r in rows}
+        if len(values) == 1:
+            once[c] = next(iter(values))
+            if once[c] != "-":
+                notes.insert(0, f"{c}: {once[c]}")
+    table = FittedTable(title=f"tinyperf run {run.meta.get('run_id')} — {run.status}", caption=" · ".join(notes))
+    columns = [c for c in ("workload", "model", "inf/s", "latency ms", "p99 us", "uJ/inf", "quality", "device", "kernels")
                if c in ("workload", "model", "quality")
-               or (c == "kernels" and not one_kernel_set)
-               or (c != "kernels" and any(r[c] not in (MISSING, "-") for r in rows))]
+               or (c in ("kernels", "device") and c not in once)
+               or (c not in ("kernels", "device") and any(r[c] not in (MISSING, "-") for r in rows))]
     for c in columns:
-        table.add_column(c, justify="right" if c in ("inf/s", "latency ms", "p99 us", "uJ/inf") else "left",
-                         no_wrap=c == "workload", min_width=12 if c == "model" else None)
+        table.add_column(c, justify="right" if c in NUMERIC_COLUMNS else "left", wrap=c in ("quality", "kernels", "device"))
     for r in rows:
         table.add_row(*(r[c] for c in columns))
     return table
+
+
+NUMERIC_COLUMNS = ("inf/s", "latency ms", "p99 us", "uJ/inf")
 
 
 def warnings_of(run: Run) -> list[str]:

@@ -50,10 +50,10 @@ class Stats:
         """A sentence when the spread is too large to trust the median, else None."""
         if self.n < 2:
             return None
-        rel = self.relative_stdev
-        if rel > UNSTABLE_RELATIVE_STDEV:
-            return (f"{what} is unstable: standard deviation is {rel:.0%} of the mean "
-                    f"(more than {UNSTABLE_RELATIVE_STDEV:.0%}); close other programs, pin the CPU "
+        percent = round(self.relative_stdev * 100, 1)  # judged as printed: never "10.0 % (more than 10 %)"
+        if percent > UNSTABLE_RELATIVE_STDEV * 100:
+            return (f"{what} is unstable: standard deviation is {percent:.1f} % of the mean "
+                    f"(more than {UNSTABLE_RELATIVE_STDEV * 100:g} %); close other programs, pin the CPU "
                     "frequency, or use longer windows")
         return None
 

@@ -23,7 +23,7 @@ RULES_MIN_WINDOW_S = 10.0
 
 #: a stable schema: every summary has these columns, missing values as NA (never 0)
 SUMMARY_COLUMNS = [
-    "run_id", "workload", "mode", "runner", "kernels", "threads", "backend", "device", "model", "model_sha256",
+    "run_id", "workload", "mode", "runner", "kernels", "threads", "backend", "device", "model", "model_id", "model_sha256",
     "model_source", "model_note", "synthetic_weights", "dataset", "dataset_sha256", "harness_version", "hostname",
     "machine", "cpu", "python", "started",
     "windows", "n_per_window", "warmup", "min_window_s", "window_min_s", "throughput_ips", "latency_ms",
@@ -47,6 +47,7 @@ def _provenance(meta: dict[str, Any], workload: str, session: dict[str, Any]) ->
         "backend": session.get("backend"),
         "device": session.get("device"),
         "model": model.get("name"),
+        "model_id": session.get("model_id"),  # what a device reports it runs (`profile`); None on the host
         "model_sha256": model.get("sha256"),
         "model_source": model.get("source"),
         "model_note": model.get("note") or None,
@@ -91,7 +92,7 @@ def performance_summary(wl: str, wrows: pd.DataFrame, meta: dict[str, Any], path
     for key in ("median", "p90", "p99", "iqr", "min", "max"):
         out[f"lat_{key}_us"] = getattr(ls, key) if ls else None
     if ls and ls.n > 10 and ls.median > 0 and ls.iqr / ls.median > 0.25:
-        warnings.append(f"per-inference latency spread is large (IQR {ls.iqr / ls.median:.0%} of the median)")
+        warnings.append(f"per-inference latency spread is large (IQR {100 * ls.iqr / ls.median:.1f} % of the median)")
     cold = wrows["first_ns"].dropna() if "first_ns" in wrows else pd.Series(dtype=float)
     out["cold_first_us"] = float(cold.iloc[0]) / 1000.0 if len(cold) else None
     if "energy_uj_per_inf" in wrows and wrows["energy_uj_per_inf"].notna().any():
@@ -141,6 +142,11 @@ def accuracy_summary(wl: str, srows: pd.DataFrame, meta: dict[str, Any]) -> dict
     else:
         out["meets_target"] = None
     return out
+
+
+def is_invalid(valid: Any) -> bool:
+    """A result the rules reject (valid is False); missing means not judged (accuracy rows), not invalid."""
+    return valid is not None and not pd.isna(valid) and not bool(valid)
 
 
 def _link_health(rows: pd.DataFrame) -> str | None:

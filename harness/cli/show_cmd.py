@@ -3,25 +3,43 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from rich.table import Table
-
+from harness.config import ENV_RESULTS, results_dir
 from harness.console import console
-from harness.report import summary_table, warnings_of
+from harness.errors import ResultsError
+from harness.report import FittedTable, fmt, summary_table, warnings_of
 from harness.results import load_run
+
+WINDOW_FORMATS = {"elapsed_s": ".3f", "throughput_ips": ",.1f", "lat_median_us": ",.1f"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("show", help="print a run's summary, provenance and warnings",
                        description="Print a run directory written by `tinyperf run`, even an interrupted one.")
-    p.add_argument("run_dir", help="run directory (e.g. results/20261125-150000_host_myhost)")
+    p.add_argument("run_dir", help="run directory (e.g. results/20261125-150000_host_myhost), or a run id "
+                   f"looked up in the results folder (env {ENV_RESULTS}, default results/)")
     p.add_argument("--windows", action="store_true", help="also list the performance windows")
     p.add_argument("--plot", action="store_true", help="plot per-window throughput and the per-inference latency histogram")
     p.set_defaults(handler=handle)
 
 
+def locate(run_dir: str | Path) -> Path:
+    """The run directory: the path as given, else a run id under the results folder."""
+    path = Path(run_dir)
+    if path.exists():
+        return path
+    in_results = results_dir() / path
+    if not path.is_absolute() and in_results.exists():
+        return in_results
+    looked = f" (nor is there {in_results})" if not path.is_absolute() else ""
+    raise ResultsError(path, f"does not exist{looked}",
+                       f"pass a run directory or the run id of one under {results_dir()}/ "
+                       f"(set {ENV_RESULTS} or `cd` to where `tinyperf run` wrote it)")
+
+
 def handle(args: argparse.Namespace) -> int:
-    run = load_run(args.run_dir)
+    run = load_run(locate(args.run_dir))
     console.print(summary_table(run))
     m = run.meta.get("machine", {})
     console.print(f"[dim]machine: {m.get('hostname')} · {m.get('cpu')} · {m.get('os')} · Python {m.get('python')} · "
@@ -29,16 +47,17 @@ def handle(args: argparse.Namespace) -> int:
     for wl, info in run.meta.get("workloads", {}).items():
         model = info.get("model") or {}
         ds = info.get("dataset") or {}
-        console.print(f"[dim]{wl}: model {model.get('path', '(on device)')} sha256 {str(model.get('sha256'))[:16]} · "
+        where = f"model {model['path']}" if model.get("path") else "model on the device"
+        console.print(f"[dim]{wl}: {where}{' sha256 ' + model['sha256'][:16] if model.get('sha256') else ''} · "
                       f"data {ds.get('path', 'synthetic inputs')}"
                       f"{' sha256 ' + ds['sha256'][:16] if ds.get('sha256') else ''}[/]", highlight=False)
     if args.windows and not run.windows.empty:
-        t = Table(title="performance windows")
+        t = FittedTable(title="performance windows")
         cols = ["workload", "mode", "window", "file", "n", "elapsed_s", "throughput_ips", "lat_median_us"]
         for c in cols:
-            t.add_column(c)
+            t.add_column(c, justify="right" if c in ("window", "n", "elapsed_s", "throughput_ips", "lat_median_us") else "left")
         for _, r in run.windows.iterrows():
-            t.add_row(*(f"{r[c]:.4g}" if isinstance(r.get(c), float) else str(r.get(c)) for c in cols))
+            t.add_row(*(fmt(r.get(c), WINDOW_FORMATS[c]) if c in WINDOW_FORMATS else str(r.get(c)) for c in cols))
         console.print(t)
     if args.plot and not run.windows.empty:
         _plots(run)

@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from rich.table import Table
 
 from harness.quantize.evaluate import Evaluation
 from harness.quantize.inspect import gzip_size, model_summary
 from harness.quantize.recipes import BASELINE
-from harness.report import MISSING, fmt
+from harness.report import MISSING, FittedTable, fmt
 from harness.summary import RULES_MIN_WINDOW_S
 from workloads.spec import Workload
 
@@ -130,36 +129,31 @@ def window_warning(min_window: float) -> str | None:
             f"{RULES_MIN_WINDOW_S:g} s): a quick comparison; pass --min-window {RULES_MIN_WINDOW_S:g} for valid figures")
 
 
-def rich_table(workload: Workload, df: pd.DataFrame, kernels: list[str], min_window: float) -> Table:
+def rich_table(workload: Workload, df: pd.DataFrame, kernels: list[str], min_window: float) -> FittedTable:
+    """One row per variant; on a narrow console it splits into parts that repeat the variant column."""
     unit = "AUC" if workload.scoring == "auc" else "top-1 %"
-    table = Table(title=f"{workload.id}: quantization and compression variants", title_justify="left")
+    table = FittedTable(title=f"{workload.id}: quantization and compression variants")
     table.add_column("variant")
-    table.add_column("I/O")
-    table.add_column("size KB", justify="right")
-    table.add_column("gzip KB", justify="right")
-    table.add_column("sparsity", justify="right")
-    table.add_column(unit, justify="right")
-    table.add_column("Δ vs fp32", justify="right")
-    table.add_column(f"{unit} held-out", justify="right")
-    for k in kernels:
-        table.add_column(f"ms {k}", justify="right")
-        table.add_column("speed-up", justify="right")
     table.add_column("status")
+    table.add_column("I/O")
+    for header in ("size KB", "gzip KB", "sparsity", unit, "Δ vs fp32", f"{unit}\nheld-out"):
+        table.add_column(header, justify="right")
+    for k in kernels:
+        table.add_column(f"ms\n{k}", justify="right")
+        table.add_column("speed-\nup", justify="right")
     for _, r in df.iterrows():
         status = "[green]ok[/]" if r["status"] == "ok" and not r.get("error") else (
             "[yellow]partial[/]" if r["status"] == "ok" else "[red]failed[/]")
         io = r.get("input_dtype")
-        cells = [str(r["variant"]), str(io) if isinstance(io, str) else MISSING, _kb(r.get("size_bytes")), _kb(r.get("gzip_bytes")),
-                 fmt(r.get("weight_sparsity"), ".0%"), _quality(workload, r.get("accuracy")),
+        cells = [str(r["variant"]), status, str(io) if isinstance(io, str) else MISSING, _kb(r.get("size_bytes")),
+                 _kb(r.get("gzip_bytes")), fmt(r.get("weight_sparsity"), ".0%"), _quality(workload, r.get("accuracy")),
                  _delta(workload, r.get("delta_vs_float32")), _quality(workload, r.get("accuracy_heldout"))]
         for k in kernels:
             cells += [fmt(r.get(f"latency_ms_{k}"), ".3f"), fmt(r.get(f"speedup_{k}"), ".2f", MISSING) + (
                 "×" if pd.notna(r.get(f"speedup_{k}")) else "")]
-        cells.append(status)
         table.add_row(*cells)
     caption = ["– = not measured", f"accuracy: reference kernels, every sample{' and window' if workload.window_bytes else ''}"]
     caption.append(f"latency: median over 5 windows of >= {min_window:g} s"
                    + (" (short: see the warning below)" if min_window < RULES_MIN_WINDOW_S else ""))
     table.caption = "; ".join(caption)
-    table.caption_justify = "left"
     return table

@@ -20,3 +20,14 @@ def only_run_dir(out: Path) -> Path:
     dirs = [d for d in out.iterdir() if d.is_dir()]
     assert len(dirs) == 1, dirs
     return dirs[0]
+
+
+def rendered(renderable, width: int = 80) -> str:
+    """What a terminal `width` columns wide shows for a rich renderable (plain text)."""
+    import io
+
+    from rich.console import Console
+
+    console = Console(width=width, record=True, file=io.StringIO(), color_system=None)
+    console.print(renderable)
+    return console.export_text()

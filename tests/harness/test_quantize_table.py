@@ -1,0 +1,48 @@
+"""The variant comparison table: every value whole on an 80-column console."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.quantize.evaluate import evaluate_model
+from harness.quantize.pipeline import DEFAULT_KERNELS, QuantizePlan, reference_record
+from harness.quantize.table import REFERENCE, comparison_frame, rich_table, variant_row
+from harness.report import fmt
+from tests.harness.cli_helpers import rendered
+from workloads.catalog import KWS01
+
+MIN_WINDOW = 0.1
+KERNELS = list(DEFAULT_KERNELS)
+
+
+@pytest.fixture(scope="module")
+def kws_frame(models_dir: Path, data_dir: Path, tmp_path_factory):
+    """The official kws01 int8 model measured as `tinyperf quantize` measures every variant."""
+    out = tmp_path_factory.mktemp("quantize-table")
+    record = reference_record(QuantizePlan(workload="kws01", models_dir=str(models_dir)), KWS01)
+    assert record is not None
+    evaluation = evaluate_model(KWS01, REFERENCE, Path(record["path"]), str(data_dir / "kws01"), out / "runs",
+                                MIN_WINDOW, KERNELS, None, set())
+    assert not evaluation.errors, evaluation.errors
+    return comparison_frame([variant_row(KWS01, record, evaluation, out, KERNELS, MIN_WINDOW)], KERNELS)
+
+
+def test_every_value_is_whole_at_80_columns(kws_frame) -> None:
+    text = rendered(rich_table(KWS01, kws_frame, KERNELS, MIN_WINDOW), width=80)
+    assert "…" not in text
+    assert max(len(line.rstrip()) for line in text.splitlines()) <= 80
+    r = kws_frame.iloc[0]
+    assert text.count(f"│ {REFERENCE} ") >= 2  # the variant column starts every part of the split table
+    assert r["input_dtype"] in text
+    assert f"{r['size_bytes'] / 1024:,.1f}" in text and f"{r['gzip_bytes'] / 1024:,.1f}" in text
+    assert f"{r['accuracy']:.2f}" in text and f"{r['accuracy_heldout']:.2f}" in text
+    for k in KERNELS:
+        assert fmt(r[f"latency_ms_{k}"], ".3f") in text
+    assert "ok" in text
+
+
+def test_wide_console_keeps_one_table(kws_frame) -> None:
+    text = rendered(rich_table(KWS01, kws_frame, KERNELS, MIN_WINDOW), width=200)
+    assert text.count(f"│ {REFERENCE} ") == 1 and "held-out" in text and "xnnpack" in text
