@@ -2,20 +2,24 @@
 
 Two results of the same system (runner, device, kernels, threads, host) and the same model are
 repeated measurements and are combined (median); they must agree on dataset and harness
-version. Quality figures are compared only on byte-identical sample sets.
+version. Quality figures are compared only on byte-identical sample sets. Results that break the
+rules are kept and flagged (`harness.summary.is_invalid`), never hidden.
 """
 
 from __future__ import annotations
 
 import csv
+import string
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from harness.errors import ResultsError
-from harness.results import Run, load_run
+from harness.results import RUN_JSON, Run, load_run
+from harness.summary import is_invalid
 
 SYSTEM_KEYS = ["runner", "device", "kernels", "threads", "hostname"]
 IDENTITY = ["workload", "mode", *SYSTEM_KEYS, "model_sha256"]
@@ -24,14 +28,38 @@ OURS = "(tinyperf run)"
 
 #: MLPerf Tiny published-table model names
 MLPERF_MODEL = {"kws01": "kws", "vww01": "vww", "ic01": "ic", "ad01": "ad"}
+WORKLOAD_OF_MODEL = {model: wl for wl, model in MLPERF_MODEL.items()}
 PUBLISHED_COLUMNS = ["Organization", "Availability", "Division", "BoardName", "SystemDesc", "Model", "MlperfModel",
                      "Result", "ResultUnit", "Accuracy", "HasPower", "Power", "PowerUnit", "HostProcessorModelName",
                      "HostProcessorFrequency", "HostProcessorMemory", "AcceleratorModelName", "AcceleratorFrequency",
                      "AcceleratorMemory", "HardwareNotes", "InferenceFramework", "SoftwareLibraries", "SoftwareNotes"]
 
 
+def find_runs(paths: Iterable[str | Path]) -> tuple[list[Path], list[str]]:
+    """The run directories among paths, and a one-line note per path skipped.
+
+    `results/*` also matches folders that hold no run (results/quantize, a site folder, a CSV): those
+    are skipped as long as a run remains. A path that does not exist is an error (a typo, not a glob).
+    """
+    runs: list[Path] = []
+    skipped: list[Path] = []
+    for p in map(Path, paths):
+        if not p.exists():
+            raise ResultsError(p, "does not exist", "pass run directories written by `tinyperf run` (under results/ by default)")
+        (runs if (p / RUN_JSON).is_file() else skipped).append(p)
+    if skipped and not runs:
+        load_run(skipped[0])  # raises the usual "is not a tinyperf run directory" error, with its fix
+    return runs, [f"skipped {p}: not a run directory" for p in skipped]
+
+
 def _key_str(values: Iterable) -> str:
-    return ", ".join(f"{k}={v}" for k, v in zip(IDENTITY, values))
+    return ", ".join(f"{k}={str(v)[:12] if k == 'model_sha256' else v}" for k, v in zip(IDENTITY, values))
+
+
+def _conflict(group: pd.DataFrame, col: str) -> str:
+    """Which run has which value: the user must see which run to drop or re-run."""
+    pairs = group[["run_path", col]].dropna().drop_duplicates()
+    return "; ".join(f"{path} has {str(value)[:16]}" for path, value in pairs.itertuples(index=False))
 
 
 def merge_runs(runs: list[Run]) -> pd.DataFrame:
@@ -49,12 +77,12 @@ def merge_runs(runs: list[Run]) -> pd.DataFrame:
         for col in MUST_AGREE:
             values = set(group[col].dropna().astype(str))
             if len(values) > 1:
-                raise ResultsError(", ".join(group["run_path"].unique()),
-                                   f"cannot merge: same system and model ({_key_str(key)}) but different {col} "
-                                   f"({', '.join(sorted(v[:16] for v in values))})",
+                raise ResultsError(None, f"cannot merge: same system and model ({_key_str(key)}) but different {col} "
+                                   f"({_conflict(group, col)})",
                                    "compare runs made on the same data with the same tinyperf, or merge them separately")
         row = group.iloc[-1].to_dict()
         row["runs"] = len(group)
+        row["run_paths"] = list(dict.fromkeys(group["run_path"]))
         for col in ("throughput_ips", "energy_uj_per_inf", "lat_median_us", "lat_p99_us"):
             if col in group and group[col].notna().any():
                 row[col] = float(np.median(group[col].dropna()))
@@ -67,30 +95,76 @@ def merge_runs(runs: list[Run]) -> pd.DataFrame:
     return pd.DataFrame(merged)
 
 
-def compare(paths: list[str | Path]) -> pd.DataFrame:
-    """Each run side by side per workload, first run as the baseline (speed-up = its latency / latency).
+#: what compare() takes from each run's performance (or energy) and accuracy rows
+PERF_FIELDS = ["kernels", "throughput_ips", "latency_ms", "lat_p99_us", "energy_uj_per_inf", "valid", "invalid_reason"]
+QUALITY_FIELDS = ["top1_pct", "auc", "quality_target", "meets_target", "n_files", "complete"]
+RUN_FIELDS = ["runner", "device", "threads", "model", "model_sha256", "synthetic_weights", "hostname", "harness_version"]
 
-    Quality is compared only where every run used byte-identical data for that workload.
+
+def run_labels(n: int) -> list[str]:
+    """Short labels A, B, ... Z, AA, AB ...: a run id does not fit a table column on an 80-column terminal."""
+    letters = string.ascii_uppercase
+    return [letters[i] if i < 26 else letters[i // 26 - 1] + letters[i % 26] for i in range(n)]
+
+
+def _first(summary: pd.DataFrame, modes: tuple[str, ...]) -> dict[str, Any]:
+    sel = summary[summary["mode"].isin(modes)]
+    return {} if sel.empty else sel.iloc[0].to_dict()
+
+
+def _withhold_quality(table: pd.DataFrame) -> None:
+    """Blank the quality of a workload whose runs scored different sample sets, and say why."""
+    for wl, group in table.groupby("workload", sort=False):
+        scored = group[group["top1_pct"].notna() | group["auc"].notna()]
+        shas = scored.dropna(subset=["accuracy_dataset_sha256"])
+        if shas["accuracy_dataset_sha256"].nunique() > 1:
+            which = ", ".join(f"{r.run} dataset sha256 {r.accuracy_dataset_sha256[:12]}" for r in shas.itertuples())
+            keep = table["workload"] != wl
+            for col in QUALITY_FIELDS:
+                table[col] = table[col].where(keep)  # upcasts bool columns instead of failing
+            table.loc[group.index, "quality_withheld"] = f"{wl} quality withheld: the runs scored different {wl} " \
+                                                         f"sample sets ({which})"
+
+
+def compare(paths: list[str | Path]) -> pd.DataFrame:
+    """One row per workload and run, grouped by workload, first run as the baseline
+    (speed-up = its latency / latency).
+
+    Runs are labelled A, B, ... (column `run`) in the order given. Quality is compared only where
+    every run scored byte-identical data for that workload; otherwise only those quality figures
+    are withheld (NaN, reason in `quality_withheld`) and the rest is kept.
     """
     runs = [load_run(p) for p in paths]
-    frames = [r.summary.assign(run_path=str(r.path)) for r in runs if not r.summary.empty]
-    if not frames:
+    rows = []
+    for label, run in zip(run_labels(len(runs)), runs):
+        s = run.summary
+        if s.empty:
+            continue
+        if "note" in s:
+            s = s[s["note"].isna()]  # 'not measured' placeholders: shown as missing, never as 0
+        for wl, rows_of_wl in s.groupby("workload", sort=False):
+            perf = _first(rows_of_wl, ("performance", "energy"))
+            acc = _first(rows_of_wl, ("accuracy",))
+            rows.append({
+                "workload": wl, "run": label, "run_id": run.meta.get("run_id") or run.path.name, "run_path": str(run.path),
+                **{k: (perf or acc).get(k) for k in RUN_FIELDS},
+                **{k: perf.get(k) for k in PERF_FIELDS},
+                "accuracy_kernels": acc.get("kernels"),
+                **{k: acc.get(k) for k in QUALITY_FIELDS},
+                "accuracy_dataset_sha256": acc.get("dataset_sha256"),
+                "quality_withheld": None,
+            })
+    if not rows:
         raise ResultsError(None, "none of these runs has results", "pass run directories that finished some work")
-    table = pd.concat(frames, ignore_index=True)
-    if "note" in table:
-        table = table[table["note"].isna()]
-    acc = table[table["mode"] == "accuracy"]
-    for wl, group in acc.groupby("workload"):
-        data = set(group["dataset_sha256"].dropna())
-        if len(data) > 1:
-            raise ResultsError(", ".join(group["run_path"]), f"{wl} accuracy was measured on different sample sets "
-                               f"({', '.join(sorted(d[:12] for d in data))})",
-                               "compare quality only on the same data (same --data-dir contents)")
-    perf = table[table["mode"].isin(["performance", "energy"])].copy()
-    if not perf.empty:
-        base = perf.groupby("workload")["latency_ms"].transform("first")
-        perf["speedup_vs_first"] = base / perf["latency_ms"]
-    return pd.concat([perf, acc], ignore_index=True)
+    table = pd.DataFrame(rows)
+    order = {wl: i for i, wl in enumerate(dict.fromkeys(table["workload"]))}
+    table = table.sort_values("workload", key=lambda col: col.map(order), kind="stable").reset_index(drop=True)
+    for col in ("throughput_ips", "latency_ms", "top1_pct", "auc"):
+        table[col] = pd.to_numeric(table[col], errors="coerce")
+    base = table.groupby("workload", sort=False)["latency_ms"].transform("first")  # first run that measured it
+    table["speedup_vs_first"] = base / table["latency_ms"]
+    _withhold_quality(table)
+    return table
 
 
 def leaderboard_rows(runs: list[Run]) -> pd.DataFrame:
@@ -102,9 +176,13 @@ def leaderboard_rows(runs: list[Run]) -> pd.DataFrame:
     for _, p in perf.iterrows():
         a = acc[(acc["workload"] == p["workload"]) & (acc["model_sha256"] == p["model_sha256"])
                 & (acc["runner"] == p["runner"]) & (acc["hostname"] == p["hostname"])]
+        same_kernels = a[(a["kernels"] == p["kernels"]) & (a["threads"] == p["threads"])]
+        a = same_kernels if len(same_kernels) else a  # --kernels X scores with X too: that is this system's quality
         quality = None
+        sources = list(p["run_paths"])
         if len(a):
             quality = a.iloc[0]["auc"] if pd.notna(a.iloc[0].get("auc")) else a.iloc[0].get("top1_pct")
+            sources += [path for path in a.iloc[0]["run_paths"] if path not in sources]
         has_power = pd.notna(p.get("energy_uj_per_inf"))
         out.append({
             "Organization": OURS, "Availability": "-", "Division": "closed" if p.get("model_source") == "reference" else "open",
@@ -116,7 +194,8 @@ def leaderboard_rows(runs: list[Run]) -> pd.DataFrame:
             "HostProcessorModelName": p.get("cpu"), "InferenceFramework": p.get("backend"),
             "SoftwareNotes": f"kernels={p.get('kernels')} threads={p.get('threads')} valid={p.get('valid')}"
                              + (" synthetic weights" if p.get("synthetic_weights") else ""),
-            "Source": p.get("run_path"), "Valid": p.get("valid"),
+            "Source": "; ".join(sources), "Runs": len(sources), "Valid": p.get("valid"),
+            "InvalidReason": p.get("invalid_reason") if is_invalid(p.get("valid")) else None,
         })
     return pd.DataFrame(out)
 
@@ -142,7 +221,8 @@ def read_published(path: Path) -> pd.DataFrame:
 
 
 def leaderboard(paths: list[str | Path], published: Path | None = None) -> pd.DataFrame:
-    """Our runs and, optionally, a published table: per model, fastest first."""
+    """Our runs and, optionally, a published table: per model, fastest first (`Model` holds the
+    published table's names kws/vww/ic/ad; WORKLOAD_OF_MODEL maps them back to workload ids)."""
     runs = [load_run(p) for p in paths]
     ours = leaderboard_rows(runs) if runs else pd.DataFrame(columns=PUBLISHED_COLUMNS)
     frames = [ours]

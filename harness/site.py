@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness.leaderboard import OURS
+from harness.summary import is_invalid
 
 MODEL_TITLES = {"kws": "Keyword spotting (kws01)", "vww": "Visual wake words (vww01)",
                 "ic": "Image classification (ic01)", "ad": "Anomaly detection (ad01)"}
@@ -56,10 +57,11 @@ def _cell(v) -> str:
 
 def write_site(board: pd.DataFrame, out_dir: Path, title: str = "tinyperf leaderboard") -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-             f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1>",
-             "<p class='note'>Throughput in inferences per second (higher is better), latency = 1000 / throughput. "
-             "Highlighted rows are runs measured with tinyperf; '–' means not measured. Energy in uJ/inference.</p>"]
+    parts = [(f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+              f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1>"),
+             ("<p class='note'>Throughput in inferences per second (higher is better), latency = 1000 / throughput. "
+              "Highlighted rows are runs measured with tinyperf; '–' means not measured; a result marked as "
+              "not valid breaks the MLPerf Tiny run rules. Energy in uJ/inference.</p>")]
     cols = ["Rank", "Organization", "BoardName", "Division", "Result", "latency_ms", "Accuracy", "Power",
             "InferenceFramework", "SoftwareNotes"]
     for model, group in board.groupby("Model", sort=True):
@@ -69,8 +71,9 @@ def write_site(board: pd.DataFrame, out_dir: Path, title: str = "tinyperf leader
         for _, r in group.iterrows():
             cls = ' class="ours"' if r.get("Organization") == OURS else ""
             cells = "".join(_cell(r.get(c)) for c in cols)
-            invalid = r.get("Valid") is False or r.get("Valid") == False  # noqa: E712 (numpy bools)
-            cells += "<td>not a valid MLPerf result</td>" if invalid else "<td></td>"
+            reason = r.get("InvalidReason")
+            reason = f": {html.escape(reason)}" if isinstance(reason, str) else ""
+            cells += f"<td>not a valid MLPerf result{reason}</td>" if is_invalid(r.get("Valid")) else "<td></td>"
             parts.append(f"<tr{cls}>{cells}</tr>")
         parts.append("</table>")
     parts.append("</body></html>")

@@ -4,24 +4,34 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
+from rich.console import RenderableType
 from rich.table import Table
+from rich.text import Text
 
-from harness.console import console
-from harness.report import fmt
+from harness.console import console, err_console
+from harness.report import MISSING, fmt, quality_cell
+
+INVALID_NOTE = "* not a valid MLPerf Tiny result (see below)"  # the mark and words of `tinyperf show`
+WITHHELD = "‡"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("compare", help="compare runs side by side (first run = baseline)",
-                       description="Merge run directories and compare them per workload. Repeated runs of the same "
-                       "system and model are combined (median); runs whose metadata conflict are refused.")
+    p = sub.add_parser("compare", help="compare runs side by side per workload (first run = baseline)",
+                       description="Compare run directories per workload, one row per run, with speed-up relative "
+                       "to the first run. Quality is withheld for a workload whose runs scored different sample "
+                       "sets. Folders without a run (e.g. results/quantize when you pass results/*) are skipped.")
     p.add_argument("runs", nargs="+", help="run directories")
     p.add_argument("--csv", metavar="FILE", help="also write the comparison as CSV")
     p.set_defaults(handler=handle_compare)
 
     b = sub.add_parser("leaderboard", help="rank runs (and a published MLPerf Tiny table) per workload",
                        description="Build a leaderboard in the MLPerf Tiny published-results format from run "
-                       "directories, optionally merged with a published summary.csv, as a table, CSV and static site.")
+                       "directories, optionally merged with a published summary.csv, as a table, CSV and static site. "
+                       "Repeated runs of the same system and model are combined (median); runs whose metadata "
+                       "conflict are refused. Folders without a run (e.g. results/quantize) are skipped.")
     b.add_argument("runs", nargs="*", help="run directories")
     b.add_argument("--published", metavar="CSV", help="an MLPerf Tiny results summary.csv to rank against")
     b.add_argument("--csv", metavar="FILE", help="write the leaderboard as CSV")
@@ -30,48 +40,153 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.set_defaults(handler=handle_leaderboard)
 
 
-def handle_compare(args: argparse.Namespace) -> int:
-    from harness.leaderboard import compare
+def _present(v: Any) -> bool:
+    return v is not None and not (isinstance(v, float) and pd.isna(v))
 
-    table = compare(args.runs)
-    t = Table(title="comparison (speed-up relative to the first run)")
-    for c in ("workload", "run", "system", "model", "inf/s", "latency ms", "speed-up", "quality"):
-        t.add_column(c, justify="right" if c in ("inf/s", "latency ms", "speed-up") else "left")
-    for _, r in table.iterrows():
-        system = f"{r.get('runner')} {r.get('kernels')} x{r.get('threads')}"
-        if r["mode"] == "accuracy":
-            q = fmt(r.get("auc"), ".3f") if r.get("workload") == "ad01" else fmt(r.get("top1_pct"), ".1f") + " %"
-            t.add_row(r["workload"], Path(r["run_path"]).name, system, str(r.get("model")), "", "", "", q)
-        else:
-            t.add_row(r["workload"], Path(r["run_path"]).name, system, str(r.get("model")),
-                      fmt(r.get("throughput_ips"), ",.1f"), fmt(r.get("latency_ms"), ".4f"),
-                      fmt(r.get("speedup_vs_first"), ".2f") + "x", "")
-    console.print(t)
+
+def _system(rows: pd.DataFrame) -> str:
+    """A run's system in words: runner, device, kernels (accuracy's if they differ), threads."""
+    def one(col: str) -> str:
+        return " / ".join(str(v) for v in dict.fromkeys(rows[col]) if _present(v))
+
+    kernels, acc_kernels = one("kernels"), one("accuracy_kernels")
+    if acc_kernels and acc_kernels != kernels:
+        kernels = f"{kernels or '–'} (accuracy {acc_kernels})"
+    threads = one("threads")
+    parts = [one("runner"), one("device"), kernels, f"{threads} thread{'s' if threads not in ('1', '') else ''}"
+             if threads else ""]
+    return " · ".join(p for p in parts if p)
+
+
+def compare_renderables(table: pd.DataFrame) -> list[RenderableType]:
+    """The comparison as printed: a table grouped by workload, then the legend and the footnotes.
+
+    Numbers are never cut: numeric columns do not wrap and the text columns fold instead; run ids
+    are replaced by short labels explained in the legend.
+    """
+    from harness.summary import is_invalid
+
+    has_energy = table["energy_uj_per_inf"].notna().any() if "energy_uj_per_inf" in table else False
+    synthetic = bool(table["synthetic_weights"].fillna(False).astype(bool).any())
+    invalid_rows = table[table["valid"].map(is_invalid)]
+    withheld = [w for w in dict.fromkeys(table["quality_withheld"]) if _present(w)]
+    notes = ["– = not measured"]
+    if len(invalid_rows):
+        notes.append(INVALID_NOTE)
+    if synthetic:
+        notes.append("† architecture only, synthetic weights")
+    if withheld:
+        notes.append(f"{WITHHELD} quality withheld (see below)")
+    t = Table(title="comparison (speed-up relative to the first run of each workload)", title_justify="left",
+              caption=" · ".join(notes), caption_justify="left")
+    t.add_column("workload", no_wrap=True)
+    t.add_column("run", no_wrap=True)
+    t.add_column("model", overflow="fold", min_width=8)
+    for c in ("inf/s", "latency\nms", "speed-\nup") + (("uJ/inf",) if has_energy else ()):
+        t.add_column(c, justify="right", no_wrap=True)
+    t.add_column("quality", overflow="fold", min_width=9)  # words fold, "AUC 0.859" stays whole
+    groups = list(table.groupby("workload", sort=False))
+    for gi, (wl, group) in enumerate(groups):
+        for i, (_, r) in enumerate(group.iterrows()):
+            model = str(r.get("model")).removesuffix(".tflite") if _present(r.get("model")) else f"on {r.get('device')}"
+            quality = (MISSING + WITHHELD) if _present(r.get("quality_withheld")) else quality_cell(
+                r.to_dict() if _present(r.get("top1_pct")) or _present(r.get("auc")) else None)
+            speedup = r.get("speedup_vs_first")
+            cells = [wl if i == 0 else "", r["run"], model + (" †" if _present(r.get("synthetic_weights")) and bool(r["synthetic_weights"]) else ""),
+                     fmt(r.get("throughput_ips"), ",.1f") + ("*" if is_invalid(r.get("valid")) else ""),
+                     fmt(r.get("latency_ms"), ".4f"), fmt(speedup, ".2f") + ("x" if _present(speedup) else "")]
+            if has_energy:
+                cells.append(fmt(r.get("energy_uj_per_inf"), ",.2f"))
+            t.add_row(*cells, quality, end_section=i == len(group) - 1 and gi < len(groups) - 1)
+    out: list[RenderableType] = [t]
+    for label, rows in table.groupby("run", sort=False):
+        first = rows.iloc[0]
+        out.append(Text.assemble((f"{label} ", "bold"), f"= {first['run_id']} · {_system(rows)} · {first['run_path']}"))
+    for reason, rows in invalid_rows.groupby("invalid_reason", sort=False, dropna=False):
+        which = "; ".join(f"{label} {', '.join(r['workload'])}" for label, r in rows.groupby("run", sort=False))
+        out.append(Text(f"* not valid MLPerf Tiny results ({which}): {reason if _present(reason) else 'see tinyperf show'}"))
+    for w in withheld:
+        out.append(Text(f"{WITHHELD} {w}"))
+    return out
+
+
+def handle_compare(args: argparse.Namespace) -> int:
+    from harness.leaderboard import compare, find_runs
+
+    runs, skipped = find_runs(args.runs)
+    for note in skipped:
+        err_console.print(f"note: {note}", highlight=False)
+    table = compare(runs)
+    for part in compare_renderables(table):
+        console.print(part, highlight=False)
     if args.csv:
         table.to_csv(args.csv, index=False)
         console.print(f"wrote {args.csv}")
     return 0
 
 
+def _accuracy_cell(workload: str, value: Any) -> str:
+    """Top-1 % or AUC, labelled as `tinyperf show` labels them (the published table mixes both)."""
+    from workloads.catalog import WORKLOADS
+
+    if not _present(value):
+        return MISSING
+    scoring = WORKLOADS[workload].scoring if workload in WORKLOADS else "top1"
+    return quality_cell({"auc": value} if scoring == "auc" else {"top1_pct": value})
+
+
+def leaderboard_renderables(board: pd.DataFrame, top: int) -> list[RenderableType]:
+    """One table per workload, fastest first, the first `top` rows; invalid runs marked as `show` marks them."""
+    from harness.leaderboard import OURS, WORKLOAD_OF_MODEL
+    from harness.summary import is_invalid
+
+    out: list[RenderableType] = []
+    for model, group in board.groupby("Model", sort=True):
+        wl = WORKLOAD_OF_MODEL.get(model, model)
+        shown = group.head(top)
+        invalid = shown[shown["Valid"].map(is_invalid)]
+        notes = [f"top {len(shown)} of {len(group)}; all rows in --csv/--html" if len(group) > len(shown)
+                 else f"all {len(group)} row{'s' if len(group) > 1 else ''}", "– = not measured"]
+        if len(invalid):
+            notes.append(INVALID_NOTE)
+        t = Table(title=f"{wl}: fastest first", title_justify="left", caption=" · ".join(notes), caption_justify="left")
+        t.add_column("rank", justify="right", no_wrap=True)
+        t.add_column("submitter", overflow="fold")  # the Organization column of the published table
+        t.add_column("board", overflow="fold")
+        for c in ("inf/s", "latency\nms"):
+            t.add_column(c, justify="right", no_wrap=True)
+        t.add_column("accuracy", overflow="fold", min_width=9)
+        t.add_column("uJ/inf", justify="right", no_wrap=True)
+        for _, r in shown.iterrows():
+            ours = r.get("Organization") == OURS
+            org = str(r.get("Organization"))
+            if ours and _present(r.get("Runs")) and r["Runs"] > 1:
+                org += f" ({int(r['Runs'])} runs)"
+            t.add_row(str(r["Rank"]), org, str(r.get("BoardName")),
+                      fmt(r.get("Result"), ",.1f") + ("*" if is_invalid(r.get("Valid")) else ""),
+                      fmt(r.get("latency_ms"), ".3f"), _accuracy_cell(wl, r.get("Accuracy")),
+                      fmt(r.get("Power"), ",.1f"), style="bold yellow" if ours else None)
+        out.append(t)
+        for reason, rows in invalid.groupby("InvalidReason", sort=False, dropna=False):
+            ranks = ", ".join(str(r) for r in rows["Rank"])
+            out.append(Text(f"* not valid MLPerf Tiny results (rank {ranks}): "
+                            f"{reason if _present(reason) else 'see the run (tinyperf show)'}"))
+    return out
+
+
 def handle_leaderboard(args: argparse.Namespace) -> int:
     from harness.errors import TinyperfError
-    from harness.leaderboard import OURS, leaderboard
+    from harness.leaderboard import find_runs, leaderboard
     from harness.site import write_site
 
     if not args.runs and not args.published:
         raise TinyperfError(None, "nothing to rank", "pass run directories and/or --published summary.csv")
-    board = leaderboard(args.runs, Path(args.published) if args.published else None)
-    for model, group in board.groupby("Model", sort=True):
-        t = Table(title=f"{model}: fastest first")
-        for c in ("rank", "organization", "board", "inf/s", "latency ms", "accuracy", "uJ/inf"):
-            t.add_column(c)
-        for _, r in group.head(args.top).iterrows():
-            style = "bold yellow" if r.get("Organization") == OURS else None
-            invalid = " (invalid)" if r.get("Valid") is False or r.get("Valid") == False else ""  # noqa: E712
-            t.add_row(str(r["Rank"]), str(r.get("Organization")) + invalid, str(r.get("BoardName"))[:40],
-                      fmt(r.get("Result"), ",.1f"), fmt(r.get("latency_ms"), ".3f"), fmt(r.get("Accuracy"), ".3g"),
-                      fmt(r.get("Power"), ",.1f"), style=style)
-        console.print(t)
+    runs, skipped = find_runs(args.runs)
+    for note in skipped:
+        err_console.print(f"note: {note}", highlight=False)
+    board = leaderboard(runs, Path(args.published) if args.published else None)
+    for part in leaderboard_renderables(board, args.top):
+        console.print(part, highlight=False)
     if args.csv:
         board.to_csv(args.csv, index=False)
         console.print(f"wrote {args.csv}")
