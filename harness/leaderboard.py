@@ -98,7 +98,7 @@ def merge_runs(runs: list[Run]) -> pd.DataFrame:
 #: what compare() takes from each run's performance (or energy) and accuracy rows
 PERF_FIELDS = ["kernels", "throughput_ips", "latency_ms", "lat_p99_us", "energy_uj_per_inf", "valid", "invalid_reason"]
 QUALITY_FIELDS = ["top1_pct", "auc", "quality_target", "meets_target", "n_files", "complete"]
-RUN_FIELDS = ["runner", "device", "threads", "model", "model_sha256", "synthetic_weights", "hostname", "harness_version"]
+RUN_FIELDS = ["runner", "device", "threads", "model", "model_id", "model_sha256", "synthetic_weights", "hostname", "harness_version"]
 
 
 def run_labels(n: int) -> list[str]:

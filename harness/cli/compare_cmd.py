@@ -47,11 +47,14 @@ def _present(v: Any) -> bool:
 def _system(rows: pd.DataFrame) -> str:
     """A run's system in words: runner, device, kernels (accuracy's if they differ), threads."""
     def one(col: str) -> str:
-        return " / ".join(str(v) for v in dict.fromkeys(rows[col]) if _present(v))
+        values = (int(v) if col == "threads" else v for v in rows[col] if _present(v))  # 1, not 1.0
+        return " / ".join(str(v) for v in dict.fromkeys(values))
 
     kernels, acc_kernels = one("kernels"), one("accuracy_kernels")
-    if acc_kernels and acc_kernels != kernels:
-        kernels = f"{kernels or '–'} (accuracy {acc_kernels})"
+    if acc_kernels and not kernels:
+        kernels = f"{acc_kernels} (accuracy only)"
+    elif acc_kernels and acc_kernels != kernels:
+        kernels = f"{kernels} (accuracy {acc_kernels})"
     threads = one("threads")
     parts = [one("runner"), one("device"), kernels, f"{threads} thread{'s' if threads not in ('1', '') else ''}"
              if threads else ""]
@@ -88,7 +91,10 @@ def compare_renderables(table: pd.DataFrame) -> list[RenderableType]:
     groups = list(table.groupby("workload", sort=False))
     for gi, (wl, group) in enumerate(groups):
         for i, (_, r) in enumerate(group.iterrows()):
-            model = str(r.get("model")).removesuffix(".tflite") if _present(r.get("model")) else f"on {r.get('device')}"
+            if _present(r.get("model")):
+                model = str(r.get("model")).removesuffix(".tflite")
+            else:  # the model lives on the board: what it reports running, as `tinyperf show` says it
+                model = f"{r.get('model_id')} (device)" if _present(r.get("model_id")) else f"on {r.get('device')}"
             quality = (MISSING + WITHHELD) if _present(r.get("quality_withheld")) else quality_cell(
                 r.to_dict() if _present(r.get("top1_pct")) or _present(r.get("auc")) else None)
             speedup = r.get("speedup_vs_first")

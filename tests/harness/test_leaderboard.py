@@ -214,3 +214,11 @@ def test_leaderboard_skips_folders_without_a_run(two_runs: list[Path], tmp_path:
     assert r.returncode != 0 and "not a tinyperf run directory" in r.stderr
     r = tinyperf("leaderboard", *two_runs, tmp_path / "no-such-run")
     assert r.returncode != 0 and f"{tmp_path / 'no-such-run'}: does not exist" in r.stderr
+
+
+def test_compare_names_a_boards_model_and_the_system_plainly(host_run: Path, serial_run: Path) -> None:
+    """A board keeps its model: the row says what it reports running, as `tinyperf show` does."""
+    text = " ".join(render(compare_renderables(compare([host_run, serial_run]))).split())
+    assert "kws01 (device)" in text and "on tinyperf emulator" not in text
+    assert "B = " + load_run(serial_run).meta["run_id"] + " · serial · tinyperf emulator · device firmware" in text
+    assert "1 thread" in text and "1.0 thread" not in text
