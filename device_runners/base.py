@@ -52,6 +52,9 @@ class RunnerConfig:
 
 @runtime_checkable
 class DeviceSession(Protocol):
+    """What the harness needs from one open device. A session may also offer
+    `live_status() -> str | None`, which the progress display asks while a command runs."""
+
     def describe(self) -> dict[str, Any]:
         """Provenance recorded in every row: runner, back-end, threads, device identity."""
 

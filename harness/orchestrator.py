@@ -230,14 +230,16 @@ class Orchestrator:
                 if mode == "accuracy":
                     assert dataset is not None
                     done = self._done_samples(workload.id)
-                    task = progress.add_task(f"{workload.id} accuracy", total=dataset.n_items, completed=len(done))
+                    task = progress.add_task(f"{workload.id} accuracy", total=dataset.n_items, completed=len(done),
+                                             status=getattr(session, "live_status", None))
                     run_accuracy(session, workload, dataset.items(), self._sink, done,
                                  on_item=lambda: progress.advance(task))
                 else:
                     items = dataset.performance_items() if dataset is not None else synthetic_items(workload)
                     done_w = self._done_windows(workload.id, mode)
                     task = progress.add_task(f"{workload.id} {mode} (5 windows >= {self.plan.min_window:g} s)",
-                                             total=len(items), completed=len(done_w))
+                                             total=len(items), completed=len(done_w),
+                                             status=getattr(session, "live_status", None))
                     run_performance(session, workload, items, self.plan.min_window, self._sink, done_w,
                                     self._calibration(workload.id, mode),
                                     on_window=lambda i: progress.advance(task), mode=mode,

@@ -33,10 +33,14 @@ BAR_WIDTH = 20
 class _Description:
     """The task description, shortened to the width it is given rather than wrapped or cut mid-count."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, status: str | None = None) -> None:
         self.full = Text.from_markup(text, style="bold")
         plain = self.full.plain
         self.short = self.full[:plain.index(" (")] if " (" in plain else self.full
+        if status:  # live trouble (a device link recovering) outlasts the parenthesis
+            tail = Text(f" · {status}", style="yellow")
+            self.full = Text.assemble(self.full, tail)
+            self.short = Text.assemble(self.short, tail)
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         return Measurement(min(self.short.cell_len, options.max_width), self.full.cell_len)
@@ -56,7 +60,10 @@ class DescriptionColumn(ProgressColumn):
         super().__init__(table_column=Column(no_wrap=False, overflow="ellipsis"))
 
     def render(self, task: Task) -> _Description:  # type: ignore[override]
-        return _Description(task.description)
+        """`status`, a task field, is a callable asked at every refresh: progress made while a
+        single long command is still running (a pilot window on a bad link) shows up live."""
+        status = task.fields.get("status")
+        return _Description(task.description, status() if callable(status) else None)
 
 
 def _fixed() -> Column:

@@ -177,6 +177,13 @@ class SerialSession:
         self._pending_energy["window"] = mon.window(first, first + 1)
 
     # -- DeviceSession -----------------------------------------------------------------------
+    def live_status(self) -> str | None:
+        """Asked by the progress display while a command runs: link trouble since the session opened."""
+        c = self.client.counters
+        if not (c.link_errors or c.retries or c.resets):
+            return None
+        return f"{c.link_errors:,} link errors, {c.retries:,} retries" + (f", {c.resets:,} resets" if c.resets else "")
+
     def describe(self) -> dict[str, Any]:
         ident = self.identity
         info: dict[str, Any] = {

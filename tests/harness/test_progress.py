@@ -34,3 +34,16 @@ def test_narrow_console_still_keeps_counts() -> None:
     _tasks(progress)
     text = rendered(progress.get_renderable(), width=56)
     assert "48608/48608" in text and "123/48608" in text
+
+
+def test_a_live_status_is_asked_at_each_refresh_and_shown_after_the_description() -> None:
+    progress = run_progress()
+    trouble: list[str | None] = [None]
+    progress.update(progress.add_task("kws01 performance (5 windows >= 10 s)", total=5, status=lambda: trouble[0]),
+                    completed=0)
+    assert "link" not in rendered(progress.get_renderable(), width=80)
+    trouble[0] = "12 link errors, 3 retries"
+    text = rendered(progress.get_renderable(), width=200)
+    assert "kws01 performance (5 windows >= 10 s) · 12 link errors, 3 retries" in text and "0/5" in text
+    text = rendered(progress.get_renderable(), width=80)
+    assert "0/5" in text and "kws01 performance · 12 link" in text  # the parenthesis goes first, the count stays

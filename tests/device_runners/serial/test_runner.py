@@ -232,3 +232,28 @@ def test_vendor_text_between_protocol_lines_is_ignored(models_dir, data_dir) -> 
     finally:
         s.close()
         r.close()
+
+
+def test_live_status_counts_link_trouble_while_it_happens(models_dir, data_dir) -> None:
+    clean = H.rig(models_dir, "kws01")
+    s = H.session(clean.url)
+    try:
+        s.load(H.items(data_dir, "kws01", 1)[0].data)
+        s.infer(1, 0)
+        assert s.live_status() is None  # nothing to say on a clean link
+    finally:
+        s.close()
+        clean.close()
+    r = H.rig(models_dir, "kws01", faults="garble=0.003,seed=2")
+    s = H.session(r.url)
+    try:
+        for item in H.items(data_dir, "kws01", 4):
+            s.load(item.data)
+            s.infer(1, 0)
+        c = s.client.counters
+        assert c.link_errors > 0
+        assert s.live_status() == (f"{c.link_errors:,} link errors, {c.retries:,} retries"
+                                   + (f", {c.resets} resets" if c.resets else ""))
+    finally:
+        s.close()
+        r.close()
