@@ -149,19 +149,22 @@ def is_invalid(valid: Any) -> bool:
     return valid is not None and not pd.isna(valid) and not bool(valid)
 
 
+#: recovery counters a device session reports per row in `extra`: key, singular, plural
+LINK_COUNTS = (("link_errors", "link error", "link errors"), ("retries", "retry", "retries"), ("resets", "reset", "resets"))
+
+
 def _link_health(rows: pd.DataFrame) -> str | None:
     """A device link that needed redoing is worth knowing even when every figure was confirmed."""
     if "extra" not in rows or rows.empty:
         return None
-    totals = {"link errors": 0, "retries": 0, "resets": 0}
+    totals = dict.fromkeys((key for key, _, _ in LINK_COUNTS), 0)
     for extra in rows["extra"]:
         if isinstance(extra, dict):
-            for label, key in (("link errors", "link_errors"), ("retries", "retries"), ("resets", "resets")):
-                totals[label] += int(extra.get(key) or 0)
+            for key in totals:
+                totals[key] += int(extra.get(key) or 0)
     if not any(totals.values()):
         return None
-    counts = ", ".join(f"{n:,} {label if n != 1 else label.removesuffix('s').replace('retrie', 'retry')}"
-                       for label, n in totals.items())
+    counts = ", ".join(f"{totals[key]:,} {one if totals[key] == 1 else many}" for key, one, many in LINK_COUNTS)
     return f"the device link needed recovery ({counts}; see the device transcript in the run directory)"
 
 

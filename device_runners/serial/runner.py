@@ -32,27 +32,28 @@ DEFAULT_VOLTAGE_MV = 3300
 BOARD_RESET_S = 10.0
 
 
-def _options(config: RunnerConfig) -> dict[str, Any]:
-    return {k: v for k, v in (config.options or {}).items() if v is not None}
+def _options(options: dict[str, Any] | None) -> dict[str, Any]:
+    return {k: v for k, v in (options or {}).items() if v is not None}
 
 
-def _port(opts: dict[str, Any]) -> str:
+def _resource(opts: dict[str, Any]) -> SerialResource:
+    """Where the DUT (or its interface board) is: --port and --baud."""
     port = opts.get("port")
     if not port:
         raise DeviceError(None, "the serial runner needs --port",
                           "pass --port /dev/ttyACM0 (list ports with `tinyperf devices`), or a URL: "
                           "socket://host:port, rfc2217://host:port")
-    return str(port)
+    return SerialResource(str(port), int(opts.get("baud") or DEFAULT_BAUD))
 
 
 class SerialSession:
     """One open DUT; every byte of its dialogue goes to `serial-transcript.log` in the run dir."""
 
     def __init__(self, config: RunnerConfig):
-        opts = _options(config)
+        opts = _options(config.options)
         self.workload = config.workload
         self.mode = config.mode
-        port = _port(opts)
+        self.resource = _resource(opts)
         self.board = opts.get("interface_board") or "none"
         if self.board not in BOARDS:
             raise DeviceError(None, f"--interface-board {self.board} is not one of {', '.join(BOARDS)}", None)
@@ -60,7 +61,6 @@ class SerialSession:
             raise DeviceError(None, "energy mode needs the DUT behind an interface board (it is powered by the "
                               "energy monitor and isolated from the host)",
                               "pass --interface-board stm32h573 (or arduino) and --energy-monitor")
-        self.resource = SerialResource(str(port), int(opts.get("baud") or DEFAULT_BAUD))
         self.requested_dut_baud = opts.get("dut_baud")
         self.dut_baud = int(self.requested_dut_baud or (ENERGY_DUT_BAUD if self.board != "none" else self.resource.baud))
         max_mb = opts.get("transcript_mb")
@@ -317,8 +317,7 @@ class SerialRunner(Runner):
 
     @classmethod
     def preflight(cls, options: dict[str, Any]) -> None:
-        opts = {k: v for k, v in (options or {}).items() if v is not None}
-        SerialResource(_port(opts), int(opts.get("baud") or DEFAULT_BAUD)).check_exists()
+        _resource(_options(options)).check_exists()
 
     def open(self, config: RunnerConfig) -> SerialSession:
         return SerialSession(config)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from device_runners.registry import available_runners
 from harness.console import console
@@ -85,4 +84,4 @@ def handle(args: argparse.Namespace) -> int:
 
 def _argv(args: argparse.Namespace) -> list[str]:
     """The command as the user typed it (`python -m harness.cli` shown as `tinyperf`)."""
-    return ["tinyperf", *getattr(args, "argv", sys.argv[1:])]
+    return ["tinyperf", *args.argv]  # set by harness.cli.main

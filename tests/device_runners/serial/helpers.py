@@ -91,12 +91,17 @@ def emulator_process(*args: str, tmp_path: Path, timeout: float = 60.0) -> Itera
         info["process"] = proc
         yield info
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        _stop(proc, log, wait_s=10)
+
+
+def _stop(proc: subprocess.Popen, log, wait_s: float) -> None:
+    """Terminate a helper process (kill it if it lingers) and close its log."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=wait_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
 
 
 def free_tcp_port() -> int:
@@ -151,9 +156,4 @@ def ser2net(device: str, tmp_path: Path, baud: int = 115200) -> Iterator[str]:
         time.sleep(0.2)  # let it notice the probe connection went away
         yield f"rfc2217://127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        _stop(proc, log, wait_s=5)
