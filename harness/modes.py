@@ -26,6 +26,15 @@ MAX_WINDOW_RETRIES = 3
 WINDOW_HEADROOM = 1.05
 
 
+def retry_headroom(retry: int) -> float:
+    """The margin a redone window aims for: it doubles with each retry (1.1, 1.2, 1.4 x).
+
+    A machine that keeps speeding up (a neighbour's load going away, turbo) makes a fixed
+    margin fall short again and again; a growing one catches up within the retries.
+    """
+    return 1.0 + (WINDOW_HEADROOM - 1.0) * 2 ** retry
+
+
 @dataclass(frozen=True)
 class Calibration:
     n: int
@@ -102,7 +111,7 @@ def run_performance(session: DeviceSession, workload: Workload, items: list[Item
             if inf.elapsed_s >= min_window or retries >= MAX_WINDOW_RETRIES:
                 break
             retries += 1
-            n = math.ceil(n * min_window * WINDOW_HEADROOM / max(inf.elapsed_s, 1e-9))
+            n = math.ceil(n * min_window * retry_headroom(retries) / max(inf.elapsed_s, 1e-9))
         n_next = n
         row = window_row(workload, mode, index, item, inf, retries)
         if index == 0 and row["first_ns"] is None:

@@ -50,3 +50,23 @@ def test_a_short_window_is_redone_and_later_windows_keep_the_larger_n() -> None:
     assert [r["retries"] for r in rows] == [1, 0, 0, 0, 0]
     assert all(r["elapsed_s"] >= 1.0 for r in rows)
     assert len({r["n"] for r in rows}) == 1
+
+
+class SpeedingUpSession(ClockedSession):
+    """Each call runs 8 % faster than the one before: a neighbour's load draining away."""
+
+    def infer(self, n: int, warmup: int) -> Inference:
+        inf = super().infer(n, warmup)
+        self.spi /= 1.08
+        return inf
+
+
+def test_windows_reach_the_length_on_a_machine_that_keeps_speeding_up() -> None:
+    s = SpeedingUpSession(0.002)
+    items = [Item(f"f{i}", 0, 0, b"") for i in range(5)]
+    rows = []
+    cal = calibrate(s, 10, 1.0)
+    run_performance(s, KWS01, items, 1.0, lambda kind, **r: rows.append(r) if kind == "window" else None,
+                    set(), cal)
+    assert all(r["elapsed_s"] >= 1.0 for r in rows), [r["elapsed_s"] for r in rows]
+    assert all(r["retries"] <= 3 for r in rows)
