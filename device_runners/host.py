@@ -173,7 +173,7 @@ class HostSession:
 
 class HostRunner(Runner):
     name = "host"
-    summary = "LiteRT interpreter on this machine (kernels: reference, builtin, xnnpack)"
+    summary = "LiteRT interpreter on this machine"
     needs_model = True
     modes = ("performance", "accuracy")
     kernels = KERNELS

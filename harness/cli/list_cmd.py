@@ -18,21 +18,33 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    if args.what == "workloads":
-        t = Table(title="workloads")
-        for c in ("id", "task", "reference model", "input", "target", "default N W"):
-            t.add_column(c)
-        for w in WORKLOADS.values():
-            target = f"top-1 >= {w.quality_target:g} %" if w.scoring == "top1" else f"AUC >= {w.quality_target:g}"
-            t.add_row(w.id, w.task, f"{w.architecture}\n{w.reference_model}", "x".join(map(str, w.input_shape[1:])),
-                      target, f"{w.default_n} {w.default_warmup}")
-    else:
-        t = Table(title="runners (entry-point group tinyperf.runners)")
-        for c in ("name", "modes", "kernels", "status", "description"):
-            t.add_column(c)
-        for name, cls in available_runners().items():
-            reason = cls.availability()
-            t.add_row(name, ", ".join(cls.modes), ", ".join(cls.kernels) or "-",
-                      "[green]available[/]" if not reason else f"[yellow]{reason}[/]", cls.summary)
-    console.print(t)
+    console.print(workloads_table() if args.what == "workloads" else runners_table())
     return 0
+
+
+def workloads_table() -> Table:
+    """One workload a row, its facts as wrapped lines: at 80 columns no file name is cut."""
+    t = Table(title="workloads")
+    t.add_column("id", no_wrap=True)
+    t.add_column("task")
+    t.add_column("reference model", overflow="fold")  # a long name folds, never ends in "…"
+    for w in WORKLOADS.values():
+        target = f"top-1 >= {w.quality_target:g} %" if w.scoring == "top1" else f"AUC >= {w.quality_target:g}"
+        facts = (f"[dim]input {'x'.join(map(str, w.input_shape[1:]))} · {target}\n"
+                 f"default infer N W: {w.default_n} {w.default_warmup}[/]")
+        t.add_row(w.id, f"{w.task}\n{facts}", f"{w.architecture}\n{w.reference_model}")
+    return t
+
+
+def runners_table() -> Table:
+    """One runner a row: name and status in narrow columns, the words in a wide one that wraps."""
+    t = Table(title="runners (entry-point group tinyperf.runners)")
+    t.add_column("name", no_wrap=True)
+    t.add_column("status", min_width=9, max_width=24)
+    t.add_column("what it runs", overflow="fold", ratio=1)
+    for name, cls in available_runners().items():
+        reason = cls.availability()
+        status = "[green]available[/]" if not reason else f"[yellow]{reason}[/]"
+        modes = f"modes: {', '.join(cls.modes)}" + (f"; kernels: {', '.join(cls.kernels)}" if cls.kernels else "")
+        t.add_row(name, status, f"{cls.summary}\n[dim]{modes}[/]")
+    return t

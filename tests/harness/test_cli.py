@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from harness.cli import COMMANDS, build_parser
-from tests.harness.cli_helpers import tinyperf
+from tests.harness.cli_helpers import rendered, tinyperf
 
 
 def test_every_listed_command_is_offered() -> None:
@@ -33,6 +33,20 @@ def test_list_workloads_and_runners() -> None:
     assert r.returncode == 0 and all(w in r.stdout for w in ("kws01", "vww01", "ic01", "ad01"))
     r = tinyperf("list", "runners")
     assert r.returncode == 0 and "host" in r.stdout and "available" in r.stdout
+
+
+def test_lists_cut_nothing_at_80_columns() -> None:
+    from harness.cli.list_cmd import runners_table, workloads_table
+    from workloads.catalog import WORKLOADS
+
+    text = rendered(workloads_table(), 80)
+    assert max(map(len, text.splitlines())) <= 80 and "…" not in text
+    flat = "".join(ch for ch in text if ch not in "│ \n")  # a folded name reads whole without the borders
+    for w in WORKLOADS.values():
+        assert w.reference_model in flat and f"{w.default_n}{w.default_warmup}" in flat
+    text = rendered(runners_table(), 80)
+    assert max(map(len, text.splitlines())) <= 80 and "…" not in text
+    assert all(name in text for name in ("host", "serial", "edgetpu"))
 
 
 def test_benchmark_run_does_not_import_tensorflow(models_dir, data_dir, tmp_path) -> None:
