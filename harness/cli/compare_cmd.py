@@ -157,8 +157,9 @@ def leaderboard_renderables(board: pd.DataFrame, top: int) -> list[RenderableTyp
             notes.append(INVALID_NOTE)
         t = Table(title=f"{wl}: fastest first", title_justify="left", caption=" · ".join(notes), caption_justify="left")
         t.add_column("rank", justify="right", no_wrap=True)
-        t.add_column("submitter", overflow="fold")  # the Organization column of the published table
-        t.add_column("board", overflow="fold")
+        # submitter (the published table's Organization) over the board: one wide cell wraps at words,
+        # where two narrow ones split "STMicroelectronics" mid-word at 80 columns
+        t.add_column("submitter\nboard", overflow="fold", ratio=1)
         for c in ("inf/s", "latency\nms"):
             t.add_column(c, justify="right", no_wrap=True)
         t.add_column("accuracy", overflow="fold", min_width=9)
@@ -168,7 +169,7 @@ def leaderboard_renderables(board: pd.DataFrame, top: int) -> list[RenderableTyp
             org = str(r.get("Organization"))
             if ours and _present(r.get("Runs")) and r["Runs"] > 1:
                 org += f" ({int(r['Runs'])} runs)"
-            t.add_row(str(r["Rank"]), org, str(r.get("BoardName")),
+            t.add_row(str(r["Rank"]), f"{org}\n[dim]{r.get('BoardName')}[/]",
                       fmt(r.get("Result"), ",.1f") + ("*" if is_invalid(r.get("Valid")) else ""),
                       fmt(r.get("latency_ms"), ".3f"), _accuracy_cell(wl, r.get("Accuracy")),
                       fmt(r.get("Power"), ",.1f"), style="bold yellow" if ours else None)

@@ -212,6 +212,11 @@ def test_leaderboard_terminal_says_what_it_leaves_out(two_runs: list[Path], shar
     assert "* not a valid MLPerf Tiny result" in text and "--min-window 0.2 s" in text
     ad = board[board["Model"] == "ad"].head(3)
     assert all(f"AUC {a:.3f}" in text for a in ad["Accuracy"].dropna())
+    words = set(re.split(r"[\s│┃]+", render(leaderboard_renderables(board, 5))))
+    shown = board.groupby("Model").head(5)
+    assert "STMicroelectronics" in set(shown["Organization"])  # the longest word in the published table
+    for name in [*shown["Organization"], *shown["BoardName"]]:  # at 80 columns names wrap at words, never split
+        assert all(word in words for word in str(name).split()), name
 
 
 def test_leaderboard_skips_folders_without_a_run(two_runs: list[Path], tmp_path: Path) -> None:
