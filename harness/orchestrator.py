@@ -6,6 +6,7 @@ re-opens the run, checks that model and data are byte-identical, and does only w
 
 from __future__ import annotations
 
+import math
 import os
 import shlex
 import signal
@@ -53,6 +54,14 @@ class RunPlan:
     kernels: str | None = None
     threads: int | None = None
     workloads_explicit: bool = False
+
+    def validate(self) -> None:
+        """Refuse what the CLI's argument types refuse, for plans built in Python or read back from run.json."""
+        if not (math.isfinite(self.min_window) and self.min_window > 0):
+            raise TinyperfError("--min-window", f"{self.min_window:g} s is no window length",
+                                "pass a positive number of seconds (the rules: 10)")
+        if self.threads is not None and self.threads < 1:
+            raise TinyperfError("--threads", f"{self.threads} interpreter threads", "pass 1 or more")
 
     def modes_for(self, runner: type[Runner]) -> list[str]:
         if self.mode == "all":
@@ -280,6 +289,7 @@ def run_name(plan: RunPlan) -> str:
 
 def start(plan: RunPlan, command: list[str] | None = None) -> Run:
     """Run `plan` in a new run directory; `command` (the argv that asked for it) is recorded."""
+    plan.validate()
     if plan.model and not plan.workloads_explicit:
         plan.workloads = [infer_workload_from_model(plan.model)]
         plan.workloads_explicit = True

@@ -39,6 +39,7 @@ from device_runners.emulators.clock import EmulatedClock
 from device_runners.emulators.wire import Endpoint, PtyEndpoint, TcpEndpoint
 from device_runners.energy.lpm01a import (LCD_WIDTH, MIN_FIRMWARE, PROMPT, VOLTAGE_RANGE_MV, format_value,
                                           parse_version)
+from harness.argtypes import non_negative_float, non_negative_int, positive_int
 
 FREQS = ("100k", "50k", "20k", "10k", "5k", "2k", "1k", "500", "200", "100", "50", "20", "10", "5", "2", "1")
 HELP = ["help", "echo <text>", "powershield", "version", "range", "status", "htc", "hrc", "lcd <1|2> \"<text>\"",
@@ -443,11 +444,11 @@ def add_lpm01a_subcommand(subparsers: argparse._SubParsersAction) -> argparse.Ar
                               description="Run a virtual LPM01A that streams 1 kHz energy samples for a "
                               "DUT drawing --power-mw at --voltage-mv. Point an energy run's monitor at "
                               "the port it prints.")
-    p.add_argument("--power-mw", type=float, default=5.0, help="power the emulated DUT draws (default 5.0)")
-    p.add_argument("--voltage-mv", type=int, default=1800, help="voltage at which it draws that power (default 1800)")
+    p.add_argument("--power-mw", type=non_negative_float, default=5.0, help="power the emulated DUT draws (default 5.0)")
+    p.add_argument("--voltage-mv", type=positive_int, default=1800, help="voltage at which it draws that power (default 1800)")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--pty", action="store_true", help="serve on a pseudo-terminal (default)")
-    where.add_argument("--tcp", type=int, metavar="PORT", help="serve on 127.0.0.1:PORT (socket:// URL)")
+    where.add_argument("--tcp", type=non_negative_int, metavar="PORT", help="serve on 127.0.0.1:PORT (socket:// URL)")
     p.add_argument("--firmware", default="1.0.6", help="version to report; older than 1.0.6 refuses `pwr off`")
     p.add_argument("--values-per-line", type=int, default=8, help="sample values per data line (default 8)")
     p.add_argument("--buff-percent", type=int, default=0, help="buffer fill the status lines report (fault)")

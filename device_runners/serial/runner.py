@@ -24,12 +24,17 @@ from device_runners.serial.interface_board import BOARDS, BoardLink, Stm32H573Li
 from device_runners.serial.protocol import VERIFY_CHOICES, DutClient, WindowReply
 from device_runners.serial.resource import DEFAULT_BAUD, SerialResource
 from device_runners.serial.transport import DEFAULT_TRANSCRIPT_MB, TRANSCRIPT_NAME, LineTransport, Transcript
+from harness.argtypes import non_negative_float, non_negative_int, positive_float, positive_int
 from harness.errors import DeviceError
 
 ENERGY_DUT_BAUD = 9600
 DEFAULT_VOLTAGE_MV = 3300
 #: how long to wait for an interface board to come back after `setbaud` resets it
 BOARD_RESET_S = 10.0
+#: numeric options and the ranges that make sense (0 s of timeout or 0 baud would be replaced silently)
+NUMBER_OPTIONS = {"baud": positive_int, "dut_baud": positive_int, "chunk_size": positive_int,
+                  "timeout": positive_float, "infer_timeout": positive_float, "retries": non_negative_int,
+                  "transcript_mb": non_negative_float, "voltage_mv": positive_int}
 
 
 def _options(options: dict[str, Any] | None) -> dict[str, Any]:
@@ -276,35 +281,35 @@ class SerialRunner(Runner):
         group.add_argument("--port", metavar="PORT",
                            help="serial port or URL of the DUT (or of its interface board): /dev/ttyACM0, COM3, "
                            "socket://host:port, rfc2217://host:port (`tinyperf devices` lists ports)")
-        group.add_argument("--baud", type=int, metavar="N",
+        group.add_argument("--baud", type=NUMBER_OPTIONS["baud"], metavar="N",
                            help=f"baud rate of the port (default {DEFAULT_BAUD}; some ad01 firmware uses 921600)")
         group.add_argument("--interface-board", choices=BOARDS, metavar="KIND",
                            help="reach the DUT through an interface board: stm32h573 (enhanced board), arduino "
                            "(IO manager), or none (default: the DUT's own port). Energy mode needs a board")
-        group.add_argument("--dut-baud", type=int, metavar="N",
+        group.add_argument("--dut-baud", type=NUMBER_OPTIONS["dut_baud"], metavar="N",
                            help="baud between interface board and DUT (default: the board's `checkbaud`; "
                            "a different value is set with `setbaud`)")
-        group.add_argument("--chunk-size", type=int, metavar="BYTES",
+        group.add_argument("--chunk-size", type=NUMBER_OPTIONS["chunk_size"], metavar="BYTES",
                            help="payload bytes per `db` command (default 31 direct, 26 through a board)")
-        group.add_argument("--timeout", type=float, metavar="S",
+        group.add_argument("--timeout", type=NUMBER_OPTIONS["timeout"], metavar="S",
                            help="silence allowed before a reply to an ordinary command (default 5 s; `infer` "
                            "waits > 2x the expected window)")
-        group.add_argument("--infer-timeout", type=float, metavar="S",
+        group.add_argument("--infer-timeout", type=NUMBER_OPTIONS["infer_timeout"], metavar="S",
                            help="silence allowed for the first `infer` of a session, before its duration is "
                            "known (default 120 s)")
-        group.add_argument("--retries", type=int, metavar="N",
+        group.add_argument("--retries", type=NUMBER_OPTIONS["retries"], metavar="N",
                            help="redo a failed command (garbled reply, reset, error) at most N times (default 5)")
         group.add_argument("--verify", choices=VERIFY_CHOICES,
                            help="read uploads back and repeat inferences until their replies agree: auto (default: after "
                            "the first link error), always (noisy links), never")
-        group.add_argument("--transcript-mb", type=float, metavar="MB",
+        group.add_argument("--transcript-mb", type=NUMBER_OPTIONS["transcript_mb"], metavar="MB",
                            help=f"rotate {TRANSCRIPT_NAME} past MB, keeping the newest bytes in two files "
                            f"(default {DEFAULT_TRANSCRIPT_MB}; 0 keeps every byte)")
         group.add_argument("--no-model-check", action="store_true", default=None,
                            help="do not require the DUT's `profile` model id to match the workload")
         group.add_argument("--energy-monitor", metavar="SPEC",
                            help="energy mode: lpm01a:<port-or-URL> or joulescope[:<serial>]")
-        group.add_argument("--voltage-mv", type=int, metavar="MV",
+        group.add_argument("--voltage-mv", type=NUMBER_OPTIONS["voltage_mv"], metavar="MV",
                            help=f"energy mode: DUT supply set on the monitor (default {DEFAULT_VOLTAGE_MV})")
 
     @classmethod
@@ -317,7 +322,14 @@ class SerialRunner(Runner):
 
     @classmethod
     def preflight(cls, options: dict[str, Any]) -> None:
-        _resource(_options(options)).check_exists()
+        opts = _options(options)
+        for key, parse in NUMBER_OPTIONS.items():  # the CLI parses these; a Python caller's values too
+            if opts.get(key) is not None:
+                try:
+                    parse(str(opts[key]))
+                except argparse.ArgumentTypeError as exc:
+                    raise DeviceError(None, f"--{key.replace('_', '-')} {exc}", None) from None
+        _resource(opts).check_exists()
 
     def open(self, config: RunnerConfig) -> SerialSession:
         return SerialSession(config)

@@ -6,6 +6,7 @@ import argparse
 
 from rich.table import Table
 
+from harness.argtypes import positive_int
 from harness.console import console
 from harness.errors import TinyperfError
 from harness.models import resolve_model
@@ -20,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "bytes the protocol exchanges (target: within 10 %).")
     p.add_argument("what", choices=("overhead", "upload"), help="what to measure")
     p.add_argument("--port", metavar="PORT", help="upload: the board (device path, socket:// or rfc2217:// URL)")
-    p.add_argument("--baud", type=int, default=115200, help="upload: line rate, for the wire-time bound (default 115200)")
+    p.add_argument("--baud", type=positive_int, default=115200, help="upload: line rate, for the wire-time bound (default 115200)")
     p.add_argument("--workload", "-w", action="append", choices=list(WORKLOADS), metavar="ID",
                    help="repeatable; default: ad01 for overhead (the fastest model, where overhead shows most), "
                    "vww01 for upload (the largest input)")
@@ -29,8 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data-dir", metavar="DIR", help="take the first performance sample from here (else synthetic)")
     p.add_argument("--kernels", default="xnnpack", choices=("reference", "builtin", "xnnpack"),
                    help="overhead: LiteRT kernel back-end (default xnnpack, as performance runs use)")
-    p.add_argument("-n", type=int, default=20000, metavar="N", help="overhead: inferences per repeat (default 20000)")
-    p.add_argument("--repeats", type=int, default=7, metavar="R",
+    p.add_argument("-n", type=positive_int, default=20000, metavar="N", help="overhead: inferences per repeat (default 20000)")
+    p.add_argument("--repeats", type=positive_int, default=7, metavar="R",
                    help="overhead: interleaved repeats of each loop (default 7)")
     p.set_defaults(handler=handle)
 

@@ -11,6 +11,7 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from harness.argtypes import positive_int
 from harness.console import console, err_console
 from harness.report import MISSING, fmt, quality_cell
 
@@ -36,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--published", metavar="CSV", help="an MLPerf Tiny results summary.csv to rank against")
     b.add_argument("--csv", metavar="FILE", help="write the leaderboard as CSV")
     b.add_argument("--html", metavar="DIR", help="write a static site (index.html + leaderboard.csv) into DIR")
-    b.add_argument("--top", type=int, default=10, help="rows per workload in the terminal table")
+    b.add_argument("--top", type=positive_int, default=10, help="rows per workload in the terminal table")
     b.set_defaults(handler=handle_leaderboard)
 
 

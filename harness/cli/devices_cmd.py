@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from harness.argtypes import positive_float, positive_int
 from harness.console import console
 from harness.errors import TinyperfError
 
@@ -18,10 +19,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "reported as a baud mismatch.")
     p.add_argument("--port", action="append", metavar="PORT",
                    help="probe this port or URL (socket://, rfc2217://) instead of listing; repeatable")
-    p.add_argument("--baud", type=int, default=115200, help="the baud rate you intend to use (tried first)")
+    p.add_argument("--baud", type=positive_int, default=115200, help="the baud rate you intend to use (tried first)")
     p.add_argument("--bauds", default="115200,921600,9600", metavar="LIST",
                    help="rates to try, comma-separated")
-    p.add_argument("--timeout", type=float, default=0.5, metavar="S", help="wait per question and rate")
+    p.add_argument("--timeout", type=positive_float, default=0.5, metavar="S", help="wait per question and rate")
     p.add_argument("--no-probe", action="store_true", help="only list ports, send nothing")
     p.add_argument("--all", action="store_true", help="also list and probe ports without a USB id (ttyS...)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")

@@ -14,6 +14,7 @@ import signal
 import threading
 from pathlib import Path
 
+from harness.argtypes import non_negative_float, non_negative_int, positive_float, positive_int
 from harness.console import console, err_console
 from harness.errors import TinyperfError
 
@@ -47,18 +48,18 @@ def _add_dut(kinds: argparse._SubParsersAction) -> None:
     d.add_argument("--models-dir", metavar="DIR", help="folder of reference models (env TINYPERF_MODELS)")
     where = d.add_mutually_exclusive_group()
     where.add_argument("--pty", action="store_true", help="serve on a pseudo-terminal (default); prints its path")
-    where.add_argument("--tcp", type=int, metavar="PORT",
+    where.add_argument("--tcp", type=non_negative_int, metavar="PORT",
                        help="serve on 127.0.0.1:PORT (open as socket://127.0.0.1:PORT; 0 = any free port)")
     d.add_argument("--mode", choices=("performance", "energy"), default="performance",
                    help="firmware timestamp mode: performance prints m-lap-us; energy pulses a GPIO instead")
-    d.add_argument("--baud", type=int, metavar="N",
+    d.add_argument("--baud", type=positive_int, metavar="N",
                    help="the DUT UART's rate (default 115200, 9600 in energy mode); a host at another rate "
                    "reads garbage, as from a real board")
-    d.add_argument("--baud-limit", type=int, metavar="N",
+    d.add_argument("--baud-limit", type=positive_int, metavar="N",
                    help="throttle the host link to N baud (10 bits per byte, real time); default: no limit")
-    d.add_argument("--us-per-inference", type=float, metavar="US",
+    d.add_argument("--us-per-inference", type=positive_float, metavar="US",
                    help="simulated compute time per inference (default: the workload's published reference latency)")
-    d.add_argument("--start-us", type=int, default=0, metavar="US",
+    d.add_argument("--start-us", type=non_negative_int, default=0, metavar="US",
                    help="clock value at power-on; near 4294967296 the 32-bit m-lap-us counter soon wraps")
     d.add_argument("--faults", metavar="SPEC", default="",
                    help="inject faults, e.g. drop=0.01,garble=0.01,stall=3@12,reset@40,slow=0.2,error@7,seed=1")
@@ -69,11 +70,11 @@ def _add_dut(kinds: argparse._SubParsersAction) -> None:
                    "decimals), fixed3, fixed6, truncated3")
     d.add_argument("--interface-board", choices=("none", "stm32h573", "arduino"), default="none",
                    help="put a virtual interface board in front of the DUT (the host talks to the board)")
-    d.add_argument("--dut-baud", type=int, default=9600, metavar="N", help="DUT rate behind the interface board")
+    d.add_argument("--dut-baud", type=positive_int, default=9600, metavar="N", help="DUT rate behind the interface board")
     d.add_argument("--energy-monitor", choices=("none", "lpm01a"), default="none",
                    help="also run a virtual LPM01A that records the DUT's timestamp pulses (energy mode)")
-    d.add_argument("--power-mw", type=float, default=5.0, help="power the emulated DUT draws (LPM01A)")
-    d.add_argument("--voltage-mv", type=int, default=3300, help="voltage at which it draws --power-mw (LPM01A)")
+    d.add_argument("--power-mw", type=non_negative_float, default=5.0, help="power the emulated DUT draws (LPM01A)")
+    d.add_argument("--voltage-mv", type=positive_int, default=3300, help="voltage at which it draws --power-mw (LPM01A)")
     d.add_argument("--ready-file", metavar="FILE",
                    help="write the port(s) as JSON to FILE once serving (for scripts)")
     d.set_defaults(handler=handle_dut)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from harness.argtypes import positive_float, positive_int
 from harness.cli.run_cmd import DefaultsFormatter
 from harness.quantize.pipeline import DEFAULT_KERNELS, DEFAULT_MIN_WINDOW, QuantizePlan, run_quantize
 from harness.quantize.recipes import DEFAULT_CALIBRATION, DEFAULT_CLUSTERS, DEFAULT_SPARSITY, VARIANTS, parse_variants
@@ -32,16 +33,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     rec = p.add_argument_group("variants")
     rec.add_argument("--variants", default=",".join(VARIANTS), metavar="LIST",
                      help="comma-separated variants to build")
-    rec.add_argument("--calibration", type=int, default=DEFAULT_CALIBRATION, metavar="N",
+    rec.add_argument("--calibration", type=positive_int, default=DEFAULT_CALIBRATION, metavar="N",
                      help="calibration samples (a fixed, evenly spaced subset of the sample set)")
     rec.add_argument("--sparsity", type=float, default=DEFAULT_SPARSITY, metavar="F", help="target sparsity of 'pruned'")
     rec.add_argument("--clusters", type=int, default=DEFAULT_CLUSTERS, metavar="K", help="weight clusters per layer of 'clustered'")
     meas = p.add_argument_group("measurement")
-    meas.add_argument("--min-window", type=float, default=DEFAULT_MIN_WINDOW, metavar="S",
+    meas.add_argument("--min-window", type=positive_float, default=DEFAULT_MIN_WINDOW, metavar="S",
                       help="performance window length in seconds; below 10 s NOT MLPerf-valid (quick comparison)")
     meas.add_argument("--kernels", default=",".join(DEFAULT_KERNELS), metavar="LIST",
                       help="kernel back-ends to time (reference, builtin, xnnpack); accuracy always uses reference")
-    meas.add_argument("--threads", type=int, metavar="N", help="interpreter threads (default 1)")
+    meas.add_argument("--threads", type=positive_int, metavar="N", help="interpreter threads (default 1)")
     meas.add_argument("--out", "-o", metavar="DIR",
                       help="output folder (default results/quantize/<workload>-<time>, env TINYPERF_RESULTS)")
     p.set_defaults(handler=handle)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from device_runners.registry import available_runners
+from harness.argtypes import positive_float, positive_int
 from harness.console import console
 from harness.orchestrator import MODE_CHOICES, RunPlan, resume, start
 from harness.report import summary_table, warnings_of
@@ -36,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                       help="performance (latency/throughput), accuracy (every sample), energy (serial runner "
                       "with an energy monitor), or all = performance + accuracy")
     what.add_argument("--runner", "-r", default="host", help="runner plugin (`tinyperf list runners`)")
-    what.add_argument("--min-window", type=float, default=10.0, metavar="S",
+    what.add_argument("--min-window", type=positive_float, default=10.0, metavar="S",
                       help="minimum length of each performance window in seconds (the rules require 10)")
     inputs = p.add_argument_group("models and data")
     inputs.add_argument("--models-dir", metavar="DIR", help="folder of reference .tflite models (env TINYPERF_MODELS)")
@@ -47,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     host.add_argument("--kernels", choices=("reference", "builtin", "xnnpack"),
                       help="LiteRT kernel back-end; default: reference for accuracy (= TFLite Micro "
                       "arithmetic), xnnpack for performance")
-    host.add_argument("--threads", type=int, metavar="N", help="interpreter threads (default 1)")
+    host.add_argument("--threads", type=positive_int, metavar="N", help="interpreter threads (default 1)")
     out = p.add_argument_group("output")
     out.add_argument("--out", "-o", metavar="DIR", help="parent folder of run directories (default results/, env TINYPERF_RESULTS)")
     out.add_argument("--resume", metavar="RUN_DIR", help="finish an interrupted run without redoing finished samples")

@@ -257,3 +257,11 @@ def test_live_status_counts_link_trouble_while_it_happens(models_dir, data_dir) 
     finally:
         s.close()
         r.close()
+
+
+@pytest.mark.parametrize("option, value", [("baud", 0), ("timeout", 0.0), ("infer_timeout", -1.0), ("retries", -1),
+                                           ("chunk_size", 0), ("dut_baud", 0)])
+def test_out_of_range_options_from_python_are_refused_before_connecting(option: str, value: float) -> None:
+    """A 0 s timeout or 0 baud used to be replaced by the default without a word."""
+    with pytest.raises(DeviceError, match=f"--{option.replace('_', '-')} .* out of range"):
+        SerialRunner.preflight({"port": "socket://127.0.0.1:9", option: value})

@@ -1,0 +1,36 @@
+"""argparse types for numbers with a meaningful range.
+
+A bare `type=int` lets `--threads 0` or `--baud 0` through, to fail later as something else
+(LiteRT then calls the model corrupt) or to be silently replaced by a default. These refuse
+the value at the command line, naming the option and the range, before anything is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable
+
+
+def _ranged(cast: Callable[[str], float], kind: str, ok: Callable[[float], bool], wanted: str) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = cast(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {kind}: pass {wanted}") from None
+        if not math.isfinite(value) or not ok(value):  # nan and inf are never a window, a rate or a count
+            raise argparse.ArgumentTypeError(f"{text} is out of range: pass {wanted}")
+        return value
+
+    parse.__name__ = f"{kind.replace(' ', '_')}"  # argparse names the type in some messages
+    return parse
+
+
+#: counts, rates and sizes that must be at least 1 (threads, baud, inferences, rows)
+positive_int = _ranged(int, "a whole number", lambda v: v >= 1, "a whole number of 1 or more")
+#: counts where 0 means "none" (retries, a start value, TCP port 0 = any free port)
+non_negative_int = _ranged(int, "a whole number", lambda v: v >= 0, "a whole number of 0 or more")
+#: durations and physical quantities that must be above zero (seconds, microseconds, millivolts)
+positive_float = _ranged(float, "a number", lambda v: v > 0, "a number above 0")
+#: quantities where 0 is meaningful (a transcript limit of 0 = keep every byte, 0 mW)
+non_negative_float = _ranged(float, "a number", lambda v: v >= 0, "a number of 0 or more")
