@@ -100,6 +100,12 @@ class Runner:
         """Raise the error a session would raise for options that cannot work (a port that does
         not exist), before a run directory is made. Must not touch the device itself."""
 
+    @classmethod
+    def check_model(cls, config: RunnerConfig) -> None:
+        """Raise the error opening a session on `config.model` would raise (a model the runner
+        cannot load, or whose input does not fit the workload), before a run directory is made.
+        Must not touch the device itself."""
+
     def open(self, config: RunnerConfig) -> DeviceSession:
         raise NotImplementedError
 

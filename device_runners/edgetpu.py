@@ -71,5 +71,9 @@ class EdgeTPURunner(HostRunner):
             return f"{edgetpu_library()} not found (install Coral's libedgetpu runtime)"
         return None
 
+    @classmethod
+    def check_model(cls, config: RunnerConfig) -> None:
+        """Nothing to check without the delegate: a compiled model's edgetpu-custom-op needs it."""
+
     def open(self, config: RunnerConfig) -> EdgeTPUSession:
         return EdgeTPUSession(config, self.delegate_loader(config.options.get("edgetpu_device")))

@@ -32,8 +32,10 @@ def litert_version() -> str:
 
 
 def _native_stderr_filtered():
-    """Drop LiteRT's 'INFO: Created ... delegate' chatter (no env switch silences it); keep the rest."""
-    return native_stderr(lambda line: not line.startswith("INFO: Created TensorFlow Lite"))
+    """Drop LiteRT's 'INFO: Created ... delegate' chatter (no env switch silences it); keep the rest.
+
+    Even when loading fails: LiteRT's reason is in the exception, which becomes one clear line."""
+    return native_stderr(lambda line: not line.startswith("INFO: Created TensorFlow Lite"), replay_all_on_error=False)
 
 
 def _resolver(kernels: str):
@@ -44,6 +46,19 @@ def _resolver(kernels: str):
         "builtin": OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
         "xnnpack": OpResolverType.AUTO,
     }[kernels]
+
+
+def _load_fix(message: str) -> str:
+    """What to do about a model LiteRT refuses: a bad file, ops it lacks, or ops newer than it."""
+    if "custom op" in message:
+        return ("the model needs a custom op this interpreter does not have: an EdgeTPU-compiled model runs with "
+                "--runner edgetpu; otherwise re-convert it with TFLite builtin ops only")
+    if "Select TensorFlow op" in message or "Flex" in message:
+        return "the model needs TensorFlow (Flex) ops, which LiteRT here lacks: re-convert it with TFLITE_BUILTINS only"
+    if "Didn't find op for builtin opcode" in message:
+        return ("the model uses an op version newer than this ai-edge-litert: upgrade it "
+                "(`python -m pip install -U ai-edge-litert`) or convert with an older TensorFlow")
+    return "the file is corrupt or truncated: re-download or re-convert it"
 
 
 class LiteRTModel:
@@ -62,8 +77,7 @@ class LiteRTModel:
                 self.interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ModelError(path, f"LiteRT cannot load this model ({first})",
-                             "the file is corrupt or truncated: re-download or re-convert it") from None
+            raise ModelError(path, f"LiteRT cannot load this model ({first})", _load_fix(str(exc))) from None
         ins, outs = self.interpreter.get_input_details(), self.interpreter.get_output_details()
         if len(ins) != 1 or len(outs) != 1:
             raise ModelError(path, f"has {len(ins)} inputs and {len(outs)} outputs; MLPerf Tiny models have one of each",
@@ -190,6 +204,10 @@ class HostRunner(Runner):
         except ImportError as exc:
             return f"ai-edge-litert is not importable ({exc}); `pip install ai-edge-litert`"
         return None
+
+    @classmethod
+    def check_model(cls, config: RunnerConfig) -> None:
+        HostSession(config).close()  # loading is the check: LiteRT alone knows which ops it has
 
     def open(self, config: RunnerConfig) -> HostSession:
         return HostSession(config)

@@ -15,9 +15,10 @@ from contextlib import contextmanager
 
 
 @contextmanager
-def native_stderr(keep_line: Callable[[str], bool]) -> Iterator[None]:
+def native_stderr(keep_line: Callable[[str], bool], replay_all_on_error: bool = True) -> Iterator[None]:
     """Within the block, fd 2 goes to a temporary file; afterwards the lines `keep_line` accepts
-    are written to stderr (all of them when the block raised)."""
+    are written to stderr (all of them when the block raised, unless `replay_all_on_error` is
+    False because the exception itself carries the library's message)."""
     sys.stderr.flush()
     saved = os.dup(2)
     failed = False
@@ -34,6 +35,6 @@ def native_stderr(keep_line: Callable[[str], bool]) -> Iterator[None]:
             os.close(saved)
             held.seek(0)
             lines = held.read().decode(errors="replace").splitlines()
-            kept = [line for line in lines if failed or keep_line(line)]
+            kept = [line for line in lines if (failed and replay_all_on_error) or keep_line(line)]
             if kept:
                 print("\n".join(kept), file=sys.stderr, flush=True)

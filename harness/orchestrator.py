@@ -124,6 +124,9 @@ def resolve_inputs(plan: RunPlan, runner_cls: type[Runner]) -> dict[str, tuple[M
     for wl_id in plan.workloads:
         wl = get_workload(wl_id)
         model = model_for(plan, wl) if runner_cls.needs_model else None
+        if model is not None:
+            runner_cls.check_model(RunnerConfig(workload=wl, mode=plan.modes_for(runner_cls)[0], model=model,
+                                                kernels=plan.kernels, threads=plan.threads, options=plan.runner_options))
         out[wl_id] = (model, dataset_for(plan, wl))
     if plan.mode == "accuracy" and all(ds is None for _, ds in out.values()):
         raise DatasetError(config.data_dir(plan.data_dir), "no sample set found for "

@@ -53,10 +53,38 @@ def test_corrupt_and_truncated_models(models_dir: Path, tmp_path: Path) -> None:
                            "cut.tflite", "corrupt or truncated")
 
 
+def _kws_with_opcode(models_dir: Path, dest: Path, **changes) -> Path:
+    """The reference kws01 model with its first operator code rewritten (a real flatbuffer, no TensorFlow)."""
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel((models_dir / "kws_ref_model.tflite").read_bytes(), 0))
+    for key, value in changes.items():
+        setattr(model.operatorCodes[0], key, value)
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    dest.write_bytes(builder.Output())
+    return dest
+
+
+def test_models_litert_cannot_run_are_not_called_corrupt(models_dir: Path, tmp_path: Path) -> None:
+    custom = _kws_with_opcode(models_dir, tmp_path / "edgetpu.tflite", customCode="edgetpu-custom-op",
+                              builtinCode=32, deprecatedBuiltinCode=32)  # 32 = BuiltinOperator.CUSTOM
+    r = tinyperf("run", "--model", custom, "--workload", "kws01", "--out", tmp_path / "o")
+    _assert_one_clear_line(r, "edgetpu.tflite", "edgetpu-custom-op", "--runner edgetpu")
+    assert "corrupt" not in r.stderr and "INFO:" not in r.stderr  # LiteRT's delegate chatter stays out
+    newer = _kws_with_opcode(models_dir, tmp_path / "newer.tflite", version=99)
+    r = tinyperf("run", "--model", newer, "--workload", "kws01", "--out", tmp_path / "o")
+    _assert_one_clear_line(r, "newer.tflite", "version '99'", "pip install -U ai-edge-litert")
+    assert "corrupt" not in r.stderr
+    assert not (tmp_path / "o").exists()  # refused before a run directory is made
+
+
 def test_model_input_does_not_fit_workload(models_dir: Path, tmp_path: Path) -> None:
-    r = tinyperf("run", "--model", models_dir / "kws_ref_model.tflite", "--workload", "ic01", "--out", tmp_path,
+    r = tinyperf("run", "--model", models_dir / "kws_ref_model.tflite", "--workload", "ic01", "--out", tmp_path / "o",
                  "--min-window", "0.1")
     _assert_one_clear_line(r, "kws_ref_model.tflite", "does not fit ic01", "--workload")
+    assert not (tmp_path / "o").exists()  # refused before a run directory is made
 
 
 def test_bin_of_wrong_size(models_dir: Path, data_dir: Path, tmp_path: Path) -> None:
