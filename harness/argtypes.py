@@ -22,7 +22,6 @@ def _ranged(cast: Callable[[str], float], kind: str, ok: Callable[[float], bool]
             raise argparse.ArgumentTypeError(f"{text} is out of range: pass {wanted}")
         return value
 
-    parse.__name__ = f"{kind.replace(' ', '_')}"  # argparse names the type in some messages
     return parse
 
 

@@ -340,6 +340,7 @@ def resume(directory: str | Path, command: list[str] | None = None) -> Run:
         raise ResultsError(directory, f"another tinyperf process (pid {existing.meta.get('pid')}) is still writing this run",
                            "wait for it or stop it first")
     plan = RunPlan(**existing.meta["config"])
+    plan.validate()  # run.json may have been edited by hand
     writer, records = RunWriter.reopen(directory)
     if command:
         writer.meta.setdefault("resume_commands", []).append({"argv": shlex.join(command), "cwd": os.getcwd()})
