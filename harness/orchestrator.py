@@ -63,6 +63,17 @@ class RunPlan:
         if self.threads is not None and self.threads < 1:
             raise TinyperfError("--threads", f"{self.threads} interpreter threads", "pass 1 or more")
 
+    def check_runner(self, runner: type[Runner]) -> None:
+        """Host-execution options mean nothing to a board running its own firmware: say so, not ignore them."""
+        if self.kernels and self.kernels not in runner.kernels:
+            raise TinyperfError("--kernels", f"the {runner.name} runner has no '{self.kernels}' kernel back-end"
+                                + ("" if runner.kernels else " (the device runs its own firmware)"),
+                                f"use {' or '.join(runner.kernels)}" if runner.kernels else "leave --kernels out")
+        if self.threads is not None and not runner.kernels:
+            raise TinyperfError("--threads", f"the {runner.name} runner runs the device's firmware, not interpreter threads",
+                                "leave --threads out")
+        self.modes_for(runner)
+
     def modes_for(self, runner: type[Runner]) -> list[str]:
         if self.mode == "all":
             return [m for m in ("performance", "accuracy") if m in runner.modes]
@@ -302,6 +313,7 @@ def start(plan: RunPlan, command: list[str] | None = None) -> Run:
     for wl in plan.workloads:
         get_workload(wl)
     runner_cls = get_runner(plan.runner)
+    plan.check_runner(runner_cls)
     runner_cls.preflight(plan.runner_options)
     if not plan.workloads_explicit:
         on_device = runner_cls.device_workloads(plan.runner_options)
@@ -312,7 +324,6 @@ def start(plan: RunPlan, command: list[str] | None = None) -> Run:
             console.print(f"the device runs {', '.join(on_device)}: benchmarking that")
             plan.workloads = on_device
             plan.workloads_explicit = True
-    plan.modes_for(runner_cls)
     if plan.mode == "accuracy" and config.data_dir(plan.data_dir) is None:
         raise DatasetError(None, "accuracy mode needs sample sets",
                            "pass --data-dir (or set TINYPERF_DATA) to a folder holding <workload>/y_labels.csv")

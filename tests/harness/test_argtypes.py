@@ -8,8 +8,6 @@ from pathlib import Path
 import pytest
 
 from harness.argtypes import non_negative_float, non_negative_int, positive_float, positive_int
-from harness.errors import TinyperfError
-from harness.orchestrator import RunPlan, start
 from tests.harness.cli_helpers import tinyperf
 
 
@@ -46,15 +44,3 @@ def test_the_cli_refuses_out_of_range_numbers(args: list[str], option: str, tmp_
     assert r.returncode == 2
     assert f"argument {option}" in r.stderr and "out of range: pass a" in r.stderr, r.stderr
     assert "Traceback" not in r.stderr and not out.exists()  # refused before a run directory is made
-
-
-@pytest.mark.parametrize("plan, option", [
-    (RunPlan(min_window=0.0), "--min-window"),
-    (RunPlan(min_window=float("inf")), "--min-window"),
-    (RunPlan(threads=0), "--threads"),
-])
-def test_plans_built_in_python_are_checked_too(plan: RunPlan, option: str, tmp_path: Path) -> None:
-    plan.out = str(tmp_path / "results")
-    with pytest.raises(TinyperfError, match=option):
-        start(plan)
-    assert not (tmp_path / "results").exists()
