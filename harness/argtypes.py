@@ -10,6 +10,9 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
+from typing import Any
+
+from harness.errors import TinyperfError
 
 
 def _ranged(cast: Callable[[str], float], kind: str, ok: Callable[[float], bool], wanted: str) -> Callable[[str], float]:
@@ -33,3 +36,14 @@ non_negative_int = _ranged(int, "a whole number", lambda v: v >= 0, "a whole num
 positive_float = _ranged(float, "a number", lambda v: v > 0, "a number above 0")
 #: quantities where 0 is meaningful (a transcript limit of 0 = keep every byte, 0 mW)
 non_negative_float = _ranged(float, "a number", lambda v: v >= 0, "a number of 0 or more")
+
+
+def check_option(option: str, value: Any, parse: Callable[[str], float],
+                 error: type[TinyperfError] = TinyperfError) -> None:
+    """The same range check for a value that arrives from Python or run.json instead of argv."""
+    if value is None:
+        return
+    try:
+        parse(str(value))
+    except argparse.ArgumentTypeError as exc:
+        raise error(None, f"{option} {exc}", None) from None

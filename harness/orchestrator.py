@@ -6,7 +6,6 @@ re-opens the run, checks that model and data are byte-identical, and does only w
 
 from __future__ import annotations
 
-import math
 import os
 import shlex
 import signal
@@ -24,6 +23,7 @@ from rich.progress import Progress
 from device_runners.base import Runner, RunnerConfig
 from device_runners.registry import get_runner
 from harness import config
+from harness.argtypes import check_option, positive_float, positive_int
 from harness.console import console
 from harness.errors import DatasetError, ModelError, ResultsError, TinyperfError
 from harness.models import ModelFile, resolve_model
@@ -57,11 +57,8 @@ class RunPlan:
 
     def validate(self) -> None:
         """Refuse what the CLI's argument types refuse, for plans built in Python or read back from run.json."""
-        if not (math.isfinite(self.min_window) and self.min_window > 0):
-            raise TinyperfError("--min-window", f"{self.min_window:g} s is no window length",
-                                "pass a positive number of seconds (the rules: 10)")
-        if self.threads is not None and self.threads < 1:
-            raise TinyperfError("--threads", f"{self.threads} interpreter threads", "pass 1 or more")
+        check_option("--min-window", self.min_window, positive_float)
+        check_option("--threads", self.threads, positive_int)
 
     def check_runner(self, runner: type[Runner]) -> None:
         """Host-execution options mean nothing to a board running its own firmware: say so, not ignore them."""

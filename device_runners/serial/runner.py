@@ -24,7 +24,7 @@ from device_runners.serial.interface_board import BOARDS, BoardLink, Stm32H573Li
 from device_runners.serial.protocol import VERIFY_CHOICES, DutClient, WindowReply
 from device_runners.serial.resource import DEFAULT_BAUD, SerialResource
 from device_runners.serial.transport import DEFAULT_TRANSCRIPT_MB, TRANSCRIPT_NAME, LineTransport, Transcript
-from harness.argtypes import non_negative_float, non_negative_int, positive_float, positive_int
+from harness.argtypes import check_option, non_negative_float, non_negative_int, positive_float, positive_int
 from harness.errors import DeviceError
 
 ENERGY_DUT_BAUD = 9600
@@ -324,11 +324,7 @@ class SerialRunner(Runner):
     def preflight(cls, options: dict[str, Any]) -> None:
         opts = _options(options)
         for key, parse in NUMBER_OPTIONS.items():  # the CLI parses these; a Python caller's values too
-            if opts.get(key) is not None:
-                try:
-                    parse(str(opts[key]))
-                except argparse.ArgumentTypeError as exc:
-                    raise DeviceError(None, f"--{key.replace('_', '-')} {exc}", None) from None
+            check_option(f"--{key.replace('_', '-')}", opts.get(key), parse, DeviceError)
         _resource(opts).check_exists()
 
     def open(self, config: RunnerConfig) -> SerialSession:
