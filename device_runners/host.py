@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from device_runners.base import Inference, Runner, RunnerConfig
-from harness.errors import ModelError
-from harness.native_stderr import native_stderr
-from harness.provenance import cpu_model
+from tinyperf.device_runners.base import Inference, Runner, RunnerConfig
+from tinyperf.core.errors import ModelError
+from tinyperf.core.native_stderr import native_stderr
+from tinyperf.core.provenance import cpu_model
 
 KERNELS = ("reference", "builtin", "xnnpack")
 

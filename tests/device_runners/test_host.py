@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from device_runners import RunnerConfig, available_runners, get_runner
-from device_runners.host import HostRunner, LiteRTModel
-from harness.errors import ModelError
-from harness.models import ModelFile, check_tflite_file
-from workloads import IC01, KWS01, Dataset
+from tinyperf.device_runners import RunnerConfig, available_runners, get_runner
+from tinyperf.device_runners.host import HostRunner, LiteRTModel
+from tinyperf.core.errors import ModelError
+from tinyperf.core.modelfile import ModelFile, check_tflite_file
+from tinyperf.workloads import IC01, KWS01, Dataset
 
 
 def test_host_runner_is_registered_through_entry_points() -> None:
