@@ -78,6 +78,8 @@ class Runner:
     #: kernel back-ends this runner offers, and the default per mode
     kernels: ClassVar[tuple[str, ...]] = ()
     default_kernels: ClassVar[dict[str, str]] = {}
+    #: True when inference runs on this machine's CPU: its load is recorded before and after timing
+    uses_host_cpu: ClassVar[bool] = False
 
     @classmethod
     def add_arguments(cls, group: argparse._ArgumentGroup) -> None:

@@ -192,6 +192,7 @@ class HostRunner(Runner):
     modes = ("performance", "accuracy")
     kernels = KERNELS
     default_kernels = {"accuracy": "reference", "performance": "xnnpack"}
+    uses_host_cpu = True
 
     @classmethod
     def add_arguments(cls, group: argparse._ArgumentGroup) -> None:

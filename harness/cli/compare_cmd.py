@@ -24,8 +24,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Compare run directories per workload, one row per run, with speed-up relative "
                        "to the first run. Quality is withheld for a workload whose runs scored different sample "
                        "sets. Folders without a run (e.g. results/quantize when you pass results/*) are skipped.")
-    p.add_argument("runs", nargs="+", help="run directories")
-    p.add_argument("--csv", metavar="FILE", help="also write the comparison as CSV")
+    p.add_argument("runs", nargs="+", help="run directories; repeated runs of one system joined by commas "
+                   "(r1,r2,r3) are combined into one row")
+    p.add_argument("--csv", metavar="FILE", help="also write the comparison as CSV (rounded as printed)")
+    p.add_argument("--fail-on-regression", metavar="PCT", default=None,
+                   help="exit 1 when a run is significantly slower (or less accurate) than the first by more "
+                   "than PCT (e.g. 5%%)")
+    p.add_argument("--min-effect", type=_fraction, default=0.05, metavar="PCT",
+                   help="smallest change given a verdict, within run-to-run noise below it (default 5%%)")
     p.set_defaults(handler=handle_compare)
 
     b = sub.add_parser("leaderboard", help="rank runs (and a published MLPerf Tiny table) per workload",
@@ -41,8 +47,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.set_defaults(handler=handle_leaderboard)
 
 
+def _fraction(text: str) -> float:
+    from tinyperf.outputs.compare_stats import parse_threshold
+
+    try:
+        return parse_threshold(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _present(v: Any) -> bool:
-    return v is not None and not (isinstance(v, float) and pd.isna(v))
+    return v is not None and v is not pd.NA and not (isinstance(v, float) and pd.isna(v))
 
 
 def _system(rows: pd.DataFrame) -> str:
@@ -62,18 +77,43 @@ def _system(rows: pd.DataFrame) -> str:
     return " · ".join(p for p in parts if p)
 
 
+def _speedup_cell(r: dict[str, Any]) -> str:
+    """'0.80x' and under it the interval, so the table keeps to 80 columns."""
+    speedup = r.get("speedup_vs_first")
+    if not _present(speedup):
+        return MISSING
+    cell = f"{speedup:.2f}x"
+    if _present(r.get("speedup_low")):
+        cell += f"\n[dim]{r['speedup_low']:.2f}–{r['speedup_high']:.2f}[/]"
+    return cell
+
+
+def _verdict_cell(r: dict[str, Any]) -> str:
+    parts = [str(r["verdict"])] if _present(r.get("verdict")) else []
+    q = r.get("quality_verdict")
+    if _present(q) and q != "no significant difference":
+        parts.append(str(q))
+    return "; ".join(parts) or MISSING
+
+
 def compare_renderables(table: pd.DataFrame) -> list[RenderableType]:
     """The comparison as printed: a table grouped by workload, then the legend and the footnotes.
 
     Numbers are never cut: numeric columns do not wrap and the text columns fold instead; run ids
-    are replaced by short labels explained in the legend.
+    are replaced by short labels explained in the legend. Each speed-up carries its interval
+    under it and a verdict beside it; latency (1000 / throughput) is in --csv.
     """
+    from tinyperf.engine.significance import MIN_EFFECT
     from tinyperf.engine.summary import is_invalid
+    from tinyperf.outputs.compare_stats import row_flags
 
     has_energy = table["energy_uj_per_inf"].notna().any() if "energy_uj_per_inf" in table else False
     synthetic = bool(table["synthetic_weights"].fillna(False).astype(bool).any())
     invalid_rows = table[table["valid"].map(is_invalid)]
     withheld = [w for w in dict.fromkeys(table["quality_withheld"]) if _present(w)]
+    flagged = [r for _, r in table.iterrows() if row_flags(r.to_dict())]
+    levels = table["speedup_level"].dropna() if "speedup_level" in table else pd.Series(dtype=float)
+    min_effect = table.attrs.get("min_effect", MIN_EFFECT)
     notes = ["– = not measured"]
     if len(invalid_rows):
         notes.append(INVALID_NOTE)
@@ -81,54 +121,97 @@ def compare_renderables(table: pd.DataFrame) -> list[RenderableType]:
         notes.append("† architecture only, synthetic weights")
     if withheld:
         notes.append(f"{WITHHELD} quality withheld (see below)")
-    t = Table(title="comparison (speed-up relative to the first run of each workload)", title_justify="left",
+    if flagged:
+        notes.append("~ stability warning (see below)")
+    level_text = (f"{100 * levels.min():.1f} %" if len(levels) else "95 %")
+    notes.append(f"speed-up = throughput / the first run's, with its {level_text} interval (Mann-Whitney over "
+                 f"windows); a verdict needs the interval to exclude 1x and a change of {100 * min_effect:g} % or more")
+    t = Table(title="comparison (against the first run of each workload)", title_justify="left",
               caption=" · ".join(notes), caption_justify="left")
-    t.add_column("workload", no_wrap=True)
+    t.add_column("work-\nload", no_wrap=True)
     t.add_column("run", no_wrap=True)
     t.add_column("model", overflow="fold", min_width=8)
-    for c in ("inf/s", "latency\nms", "speed-\nup") + (("uJ/inf",) if has_energy else ()):
+    for c in ("inf/s", "speed-\nup") + (("uJ/inf",) if has_energy else ()):
         t.add_column(c, justify="right", no_wrap=True)
+    t.add_column("verdict", min_width=11)
     t.add_column("quality", overflow="fold", min_width=9)  # words fold, "AUC 0.859" stays whole
     groups = list(table.groupby("workload", sort=False))
     for gi, (wl, group) in enumerate(groups):
         for i, (_, r) in enumerate(group.iterrows()):
+            rd = r.to_dict()
             if _present(r.get("model")):
                 model = str(r.get("model")).removesuffix(".tflite")
             else:  # the model lives on the board: what it reports running, as `tinyperf show` says it
                 model = f"{r.get('model_id')} (device)" if _present(r.get("model_id")) else f"on {r.get('device')}"
             quality = (MISSING + WITHHELD) if _present(r.get("quality_withheld")) else quality_cell(
-                r.to_dict() if _present(r.get("top1_pct")) or _present(r.get("auc")) else None)
-            speedup = r.get("speedup_vs_first")
+                rd if _present(r.get("top1_pct")) or _present(r.get("auc")) else None)
+            tp = fmt(r.get("throughput_ips"), ",.1f")
+            if _present(r.get("throughput_ips")):
+                tp += ("*" if is_invalid(r.get("valid")) else "") + row_flags(rd)
             cells = [wl if i == 0 else "", r["run"], model + (" †" if _present(r.get("synthetic_weights")) and bool(r["synthetic_weights"]) else ""),
-                     fmt(r.get("throughput_ips"), ",.1f") + ("*" if is_invalid(r.get("valid")) else ""),
-                     fmt(r.get("latency_ms"), ".4f"), fmt(speedup, ".2f") + ("x" if _present(speedup) else "")]
+                     tp, _speedup_cell(rd)]
             if has_energy:
                 cells.append(fmt(r.get("energy_uj_per_inf"), ",.2f"))
-            t.add_row(*cells, quality, end_section=i == len(group) - 1 and gi < len(groups) - 1)
+            t.add_row(*cells, _verdict_cell(rd), quality, end_section=i == len(group) - 1 and gi < len(groups) - 1)
     out: list[RenderableType] = [t]
     for label, rows in table.groupby("run", sort=False):
         first = rows.iloc[0]
-        out.append(Text.assemble((f"{label} ", "bold"), f"= {first['run_id']} · {_system(rows)} · {first['run_path']}"))
+        runs = int(first.get("runs") or 1)
+        if runs > 1:
+            spreads = ", ".join(f"{r.workload} {r.run_spread_pct:.1f} %" for r in rows.itertuples()
+                                if _present(r.run_spread_pct))
+            out.append(Text.assemble((f"{label} ", "bold"), f"= {runs} runs combined (run-to-run spread of the "
+                                     f"medians: {spreads or '–'}) · {_system(rows)} · {first['run_path']}"))
+        else:
+            out.append(Text.assemble((f"{label} ", "bold"), f"= {first['run_id']} · {_system(rows)} · {first['run_path']}"))
     for reason, rows in invalid_rows.groupby("invalid_reason", sort=False, dropna=False):
         which = "; ".join(f"{label} {', '.join(r['workload'])}" for label, r in rows.groupby("run", sort=False))
         out.append(Text(f"* not valid MLPerf Tiny results ({which}): {reason if _present(reason) else 'see tinyperf show'}"))
+    for r in flagged:
+        out.append(Text(f"~ {r['run']} {r['workload']}: {r['warnings']}"))
     for w in withheld:
         out.append(Text(f"{WITHHELD} {w}"))
     return out
 
 
-def handle_compare(args: argparse.Namespace) -> int:
-    from tinyperf.outputs.leaderboard import compare, find_runs
+def _groups(args_runs: list[str]) -> list[list[str]]:
+    """Each argument is a run directory, or repeated runs of one system joined by commas."""
+    return [[p for p in a.split(",") if p] for a in args_runs]
 
-    runs, skipped = find_runs(args.runs)
-    for note in skipped:
-        err_console.print(f"note: {note}", highlight=False)
-    table = compare(runs)
+
+def handle_compare(args: argparse.Namespace) -> int:
+    from tinyperf.core.errors import TinyperfError
+    from tinyperf.outputs.compare_stats import parse_threshold, regressions
+    from tinyperf.outputs.leaderboard import compare, find_runs
+    from tinyperf.outputs.rounding import rounded
+
+    threshold = None
+    if args.fail_on_regression is not None:
+        try:
+            threshold = parse_threshold(args.fail_on_regression)
+        except ValueError as exc:
+            raise TinyperfError(None, f"--fail-on-regression: {exc}", "pass e.g. --fail-on-regression 5%") from None
+    groups = []
+    for group in _groups(args.runs):
+        runs, skipped = find_runs(group)
+        for note in skipped:
+            err_console.print(f"note: {note}", highlight=False)
+        if runs:
+            groups.append(runs)
+    table = compare(groups, min_effect=args.min_effect)
+    table.attrs["min_effect"] = args.min_effect
     for part in compare_renderables(table):
         console.print(part, highlight=False)
     if args.csv:
-        table.to_csv(args.csv, index=False)
+        rounded(table).to_csv(args.csv, index=False)
         console.print(f"wrote {args.csv}")
+    if threshold is not None:
+        found = regressions(table, threshold)
+        for reg in found:
+            err_console.print(f"regression: {reg.message}", highlight=False)
+        if found:
+            return 1
+        console.print(f"no regression beyond {100 * threshold:g} % (significant at the stated level)")
     return 0
 
 

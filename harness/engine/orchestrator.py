@@ -22,7 +22,7 @@ from rich.progress import Progress
 
 from tinyperf.device_runners.base import Runner, RunnerConfig
 from tinyperf.device_runners.registry import get_runner
-from tinyperf.core import config
+from tinyperf.core import config, machine_load
 from tinyperf.core.argtypes import check_option, positive_float, positive_int
 from tinyperf.core.console import console
 from tinyperf.core.errors import DatasetError, ModelError, ResultsError, TinyperfError
@@ -262,12 +262,19 @@ class Orchestrator:
                     task = progress.add_task(f"{workload.id} {mode} (5 windows >= {self.plan.min_window:g} s)",
                                              total=len(items), completed=len(done_w),
                                              status=getattr(session, "live_status", None))
+                    self._record_load(workload.id, mode, "before")
                     run_performance(session, workload, items, self.plan.min_window, self._sink, done_w,
                                     self._calibration(workload.id, mode),
                                     on_window=lambda i: progress.advance(task), mode=mode,
                                     save_latencies=lambda i, lat: self.writer.save_latencies(workload.id, i, lat))
+                    self._record_load(workload.id, mode, "after")
             finally:
                 session.close()
+
+    def _record_load(self, wl: str, mode: str, phase: str) -> None:
+        """How busy this machine is around a timed mode (host CPUs only: a board does not share it)."""
+        if getattr(self.runner_cls, "uses_host_cpu", False):
+            self._record("load", workload=wl, mode=mode, phase=phase, **machine_load.snapshot())
 
     def _sink(self, kind: str, **fields: Any) -> None:
         rec = self.writer.record(kind, **fields)

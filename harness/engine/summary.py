@@ -30,6 +30,7 @@ SUMMARY_COLUMNS = [
     "throughput_rel_stdev", "lat_median_us", "lat_p90_us", "lat_p99_us", "lat_iqr_us", "lat_min_us", "lat_max_us",
     "cold_first_us", "energy_uj_per_inf", "power_mw", "valid", "invalid_reason", "warnings",
     "top1_pct", "auc", "quality_target", "meets_target", "n_files", "n_inferences", "complete", "note",
+    "load_busy", "governor", "load_before", "load_after",
 ]
 
 
@@ -168,6 +169,27 @@ def _link_health(rows: pd.DataFrame) -> str | None:
     return f"the device link needed recovery ({counts}; see the device transcript in the run directory)"
 
 
+def load_summary(loads: list[dict[str, Any]]) -> dict[str, Any]:
+    """Machine load around a timed mode (records of kind 'load'): busy flag, governor, both snapshots in words."""
+    from tinyperf.core.machine_load import describe, is_busy
+
+    if not loads:
+        return {}
+    by_phase = {r.get("phase"): r for r in loads}
+    busy = [b for b in (is_busy(r) for r in loads) if b is not None]
+    out: dict[str, Any] = {"load_busy": any(busy) if busy else None,
+                           "governor": ",".join(dict.fromkeys(r["governor"] for r in loads if r.get("governor"))) or None}
+    for phase in ("before", "after"):
+        if phase in by_phase:
+            out[f"load_{phase}"] = describe(by_phase[phase])
+    if out["load_busy"]:
+        which = "; ".join(f"{phase}: {out[f'load_{phase}']}" for phase in ("before", "after")
+                          if is_busy(by_phase.get(phase)))
+        out["load_warning"] = (f"the machine was busy while timing ({which}); its figures measure the other "
+                               "programs too: close them and run again")
+    return out
+
+
 def summarize(meta: dict[str, Any], records: list[dict[str, Any]], windows: pd.DataFrame,
               samples: pd.DataFrame, path: Path | None) -> pd.DataFrame:
     sessions = {(r["workload"], r["mode"]): r.get("describe", {}) for r in records if r["kind"] == "session"}
@@ -178,6 +200,11 @@ def summarize(meta: dict[str, Any], records: list[dict[str, Any]], windows: pd.D
         if mode in ("performance", "energy"):
             wrows = windows[(windows["workload"] == wl) & (windows["mode"] == mode)] if len(windows) else windows
             row.update(performance_summary(wl, wrows, meta, path))
+            load = load_summary([r for r in records if r["kind"] == "load" and r.get("workload") == wl
+                                 and r.get("mode") == mode])
+            if warning := load.pop("load_warning", None):
+                row["warnings"] = " | ".join(w for w in (row.get("warnings"), warning) if w)
+            row.update(load)
         else:
             srows = samples[samples["workload"] == wl] if len(samples) else samples
             row.update(accuracy_summary(wl, srows, meta))

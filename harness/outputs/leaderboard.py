@@ -22,7 +22,8 @@ from tinyperf.engine.rundir import RUN_JSON, Run, load_run
 from tinyperf.engine.summary import is_invalid
 
 SYSTEM_KEYS = ["runner", "device", "kernels", "threads", "hostname"]
-IDENTITY = ["workload", "mode", *SYSTEM_KEYS, "model_sha256"]
+#: runs measured under different load or CPU governor are different settings: never merged
+IDENTITY = ["workload", "mode", *SYSTEM_KEYS, "model_sha256", "load_busy", "governor"]
 MUST_AGREE = ["dataset_sha256", "harness_version"]
 OURS = "(tinyperf run)"
 
@@ -126,34 +127,109 @@ def _withhold_quality(table: pd.DataFrame) -> None:
                                                          f"sample sets ({which})"
 
 
-def compare(paths: list[str | Path]) -> pd.DataFrame:
-    """One row per workload and run, grouped by workload, first run as the baseline
-    (speed-up = its latency / latency).
+#: what must agree between repeated runs combined into one row of a comparison
+COMBINE_MUST_AGREE = ["runner", "device", "kernels", "threads", "hostname", "model_sha256", "dataset_sha256",
+                      "harness_version", "load_busy", "governor"]
 
-    Runs are labelled A, B, ... (column `run`) in the order given. Quality is compared only where
-    every run scored byte-identical data for that workload; otherwise only those quality figures
-    are withheld (NaN, reason in `quality_withheld`) and the rest is kept.
-    """
-    runs = [load_run(p) for p in paths]
+
+def _run_rows(label: str, run: Run) -> list[dict[str, Any]]:
+    s = run.summary
+    if s.empty:
+        return []
+    if "note" in s:
+        s = s[s["note"].isna()]  # 'not measured' placeholders: shown as missing, never as 0
     rows = []
-    for label, run in zip(run_labels(len(runs)), runs):
-        s = run.summary
-        if s.empty:
-            continue
-        if "note" in s:
-            s = s[s["note"].isna()]  # 'not measured' placeholders: shown as missing, never as 0
-        for wl, rows_of_wl in s.groupby("workload", sort=False):
-            perf = _first(rows_of_wl, ("performance", "energy"))
-            acc = _first(rows_of_wl, ("accuracy",))
-            rows.append({
-                "workload": wl, "run": label, "run_id": run.meta.get("run_id") or run.path.name, "run_path": str(run.path),
-                **{k: (perf or acc).get(k) for k in RUN_FIELDS},
-                **{k: perf.get(k) for k in PERF_FIELDS},
-                "accuracy_kernels": acc.get("kernels"),
-                **{k: acc.get(k) for k in QUALITY_FIELDS},
-                "accuracy_dataset_sha256": acc.get("dataset_sha256"),
-                "quality_withheld": None,
-            })
+    for wl, rows_of_wl in s.groupby("workload", sort=False):
+        perf = _first(rows_of_wl, ("performance", "energy"))
+        acc = _first(rows_of_wl, ("accuracy",))
+        rows.append({
+            "workload": wl, "run": label, "run_id": run.meta.get("run_id") or run.path.name, "run_path": str(run.path),
+            **{k: (perf or acc).get(k) for k in RUN_FIELDS},
+            **{k: perf.get(k) for k in PERF_FIELDS},
+            "accuracy_kernels": acc.get("kernels"),
+            **{k: acc.get(k) for k in QUALITY_FIELDS},
+            "accuracy_dataset_sha256": acc.get("dataset_sha256"),
+            "dataset_sha256": perf.get("dataset_sha256") or acc.get("dataset_sha256"),
+            "warnings": " | ".join(str(w) for w in (perf.get("warnings"), acc.get("warnings")) if _present(w)) or None,
+            "load_busy": perf.get("load_busy"), "governor": perf.get("governor"),
+            "runs": 1, "run_spread_pct": None, "quality_withheld": None,
+        })
+    return rows
+
+
+def _present(v: Any) -> bool:
+    return v is not None and not (isinstance(v, float) and np.isnan(v)) and v is not pd.NA
+
+
+def _window_throughputs(run: Run, wl: str) -> np.ndarray:
+    w = run.windows
+    if w.empty or "throughput_ips" not in w:
+        return np.array([])
+    sel = w[(w["workload"] == wl) & w["mode"].isin(["performance", "energy"])]
+    return pd.to_numeric(sel["throughput_ips"], errors="coerce").dropna().to_numpy(dtype=np.float64)
+
+
+def _combine(label: str, runs: list[Run], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Repeated runs of one system and model as one row: pooled windows, run-to-run spread shown."""
+    for col in COMBINE_MUST_AGREE:
+        values = {str(r.get(col)) for r in rows if _present(r.get(col))}
+        if len(values) > 1:
+            which = "; ".join(f"{r['run_path']} has {str(r.get(col))[:16]}" for r in rows if _present(r.get(col)))
+            raise ResultsError(None, f"cannot combine the runs given as {label} for {rows[0]['workload']}: "
+                               f"different {col} ({which})",
+                               "combine (with commas) only repeated runs of one system and model under the same load; "
+                               "compare the others as separate arguments")
+    row = dict(rows[0])
+    row["runs"] = len(rows)
+    row["run_id"] = ", ".join(r["run_id"] for r in rows)
+    row["run_path"] = ", ".join(r["run_path"] for r in rows)
+    tps = [float(r["throughput_ips"]) for r in rows if _present(r.get("throughput_ips"))]
+    if tps:
+        pooled = np.concatenate([_window_throughputs(run, row["workload"]) for run in runs])
+        row["throughput_ips"] = float(np.median(pooled)) if pooled.size else float(np.median(tps))
+        row["latency_ms"] = 1000.0 / row["throughput_ips"]
+        row["run_spread_pct"] = 100.0 * (max(tps) - min(tps)) / float(np.median(tps)) if len(tps) > 1 else None
+    for col in ("top1_pct", "auc", "energy_uj_per_inf"):
+        values = [float(r[col]) for r in rows if _present(r.get(col))]
+        row[col] = float(np.median(values)) if values else None
+    invalid = [r for r in rows if is_invalid(r.get("valid"))]
+    if invalid:
+        row["valid"] = False
+        row["invalid_reason"] = "; ".join(dict.fromkeys(str(r.get("invalid_reason")) for r in invalid))
+    row["warnings"] = " | ".join(dict.fromkeys(r["warnings"] for r in rows if _present(r.get("warnings")))) or None
+    return row
+
+
+def compare(groups: list[str | Path | list[str | Path]], level: float | None = None,
+            min_effect: float | None = None) -> pd.DataFrame:
+    """One row per workload and run, grouped by workload, the first run as the baseline: speed-up
+    (new / base throughput) with its confidence interval and verdict (`tinyperf.engine.significance`).
+
+    Each item of `groups` is a run directory or a list of repeated runs of one system, combined into
+    one row (their windows pooled, the run-to-run spread in `run_spread_pct`); runs that differ in
+    system, model, data or machine load are refused. Rows are labelled A, B, ... (column `run`) in
+    the order given. Quality is compared only where every run scored byte-identical data for that
+    workload; otherwise only those quality figures are withheld (NaN, reason in `quality_withheld`).
+    """
+    from tinyperf.engine.significance import LEVEL, MIN_EFFECT
+    from tinyperf.outputs.compare_stats import add_intervals
+
+    groups = [list(g) if isinstance(g, (list, tuple)) else [g] for g in groups]
+    rows: list[dict[str, Any]] = []
+    windows: dict[tuple[str, str], np.ndarray] = {}
+    samples: dict[tuple[str, str], pd.DataFrame] = {}
+    for label, group in zip(run_labels(len(groups)), groups):
+        runs = [load_run(p) for p in group]
+        per_run = [_run_rows(label, run) for run in runs]
+        for wl in dict.fromkeys(r["workload"] for rs in per_run for r in rs):
+            of_wl = [(run, r) for run, rs in zip(runs, per_run) for r in rs if r["workload"] == wl]
+            rows.append(_combine(label, [run for run, _ in of_wl], [r for _, r in of_wl]) if len(of_wl) > 1
+                        else of_wl[0][1])
+            windows[(label, wl)] = np.concatenate([_window_throughputs(run, wl) for run, _ in of_wl])
+            for run, _ in of_wl:
+                if not run.samples.empty and (run.samples["workload"] == wl).any():
+                    samples[(label, wl)] = run.samples[run.samples["workload"] == wl]
+                    break
     if not rows:
         raise ResultsError(None, "none of these runs has results", "pass run directories that finished some work")
     table = pd.DataFrame(rows)
@@ -161,10 +237,9 @@ def compare(paths: list[str | Path]) -> pd.DataFrame:
     table = table.sort_values("workload", key=lambda col: col.map(order), kind="stable").reset_index(drop=True)
     for col in ("throughput_ips", "latency_ms", "top1_pct", "auc"):
         table[col] = pd.to_numeric(table[col], errors="coerce")
-    base = table.groupby("workload", sort=False)["latency_ms"].transform("first")  # first run that measured it
-    table["speedup_vs_first"] = base / table["latency_ms"]
     _withhold_quality(table)
-    return table
+    return add_intervals(table, windows, samples, LEVEL if level is None else level,
+                         MIN_EFFECT if min_effect is None else min_effect)
 
 
 def leaderboard_rows(runs: list[Run]) -> pd.DataFrame:
