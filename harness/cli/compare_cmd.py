@@ -37,10 +37,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     b = sub.add_parser("leaderboard", help="rank runs (and a published MLPerf Tiny table) per workload",
                        description="Build a leaderboard in the MLPerf Tiny published-results format from run "
                        "directories, optionally merged with a published summary.csv, as a table, CSV and static site. "
-                       "Repeated runs of the same system and model are combined (median); runs whose metadata "
-                       "conflict are refused. Folders without a run (e.g. results/quantize) are skipped.")
+                       "Only valid closed-division results are ranked, per class of system (microcontroller, accelerator, "
+                       "host CPU); invalid, synthetic-weight and open rows are listed apart, marked. Repeated runs of the "
+                       "same system and model under the same load are combined (median); runs whose metadata conflict are refused. Folders without a run (e.g. results/quantize) are skipped.")
     b.add_argument("runs", nargs="*", help="run directories")
-    b.add_argument("--published", metavar="CSV", help="an MLPerf Tiny results summary.csv to rank against")
+    b.add_argument("--published", metavar="CSV", action="append",
+                   help="an MLPerf Tiny results summary.csv to rank against (v1.2 or v1.3; repeatable)")
+    b.add_argument("--class", dest="classes", action="append", choices=["microcontroller", "accelerator", "host CPU"],
+                   help="only this class of system (repeatable; default: every class, each its own section)")
     b.add_argument("--csv", metavar="FILE", help="write the leaderboard as CSV")
     b.add_argument("--html", metavar="DIR", help="write a static site (index.html + leaderboard.csv) into DIR")
     b.add_argument("--top", type=positive_int, default=10, help="rows per workload in the terminal table")
@@ -215,31 +219,69 @@ def handle_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _accuracy_cell(workload: str, value: Any) -> str:
-    """Top-1 % or AUC, labelled as `tinyperf show` labels them (the published table mixes both)."""
-    from tinyperf.workloads.catalog import WORKLOADS
+def accuracy_text(model: str, value: Any) -> str | None:
+    """Top-1 %, AUC or F1 as the published table means them (its Accuracy column mixes all three)."""
+    from tinyperf.outputs.leaderboard import PUBLISHED_MODELS
 
     if not _present(value):
-        return MISSING
-    scoring = WORKLOADS[workload].scoring if workload in WORKLOADS else "top1"
-    return quality_cell({"auc": value} if scoring == "auc" else {"top1_pct": value})
+        return None
+    kind = PUBLISHED_MODELS.get(model, "top-1 %")
+    if kind == "top-1 %":
+        return f"{float(value):.1f} %"
+    return f"{kind} {float(value):.3f}"
+
+
+def power_unit(group: pd.DataFrame) -> str | None:
+    """The section's energy unit (uJ/inf, or mW for streaming wake word); None when rows mix units."""
+    units = {str(u).strip().rstrip(".") for u, p in zip(group["PowerUnit"], group["Power"]) if _present(p) and _present(u)}
+    if not units:
+        return "uJ/inf"
+    return units.pop() if len(units) == 1 else None
+
+
+def row_marks(r: dict[str, Any]) -> str:
+    """The marks of a row that is not a valid closed result (* invalid, † synthetic, ° open) and ~ busy."""
+    from tinyperf.outputs.leaderboard import UNRANKED_MARKS
+
+    u = r.get("Unranked")
+    reasons = u.split(", ") if isinstance(u, str) else []
+    marks = "".join(UNRANKED_MARKS[k] for k in UNRANKED_MARKS if k in reasons)
+    return marks + ("~" if r.get("Busy") is True else "")
+
+
+def section_title(model: str, cls: str) -> str:
+    from tinyperf.outputs.leaderboard import WORKLOAD_OF_MODEL
+
+    return f"{WORKLOAD_OF_MODEL.get(model, model)} · {cls}"
 
 
 def leaderboard_renderables(board: pd.DataFrame, top: int) -> list[RenderableType]:
-    """One table per workload, fastest first, the first `top` rows; invalid runs marked as `show` marks them."""
-    from tinyperf.outputs.leaderboard import OURS, WORKLOAD_OF_MODEL
-    from tinyperf.engine.summary import is_invalid
+    """One table per workload and class of system: the valid closed results ranked fastest first
+    (the first `top`), then the rows that are not ranked, marked, under a rule."""
+    from tinyperf.outputs.leaderboard import OURS
 
     out: list[RenderableType] = []
-    for model, group in board.groupby("Model", sort=True):
-        wl = WORKLOAD_OF_MODEL.get(model, model)
-        shown = group.head(top)
-        invalid = shown[shown["Valid"].map(is_invalid)]
-        notes = [f"top {len(shown)} of {len(group)}; all rows in --csv/--html" if len(group) > len(shown)
-                 else f"all {len(group)} row{'s' if len(group) > 1 else ''}", "– = not measured"]
-        if len(invalid):
-            notes.append(INVALID_NOTE)
-        t = Table(title=f"{wl}: fastest first", title_justify="left", caption=" · ".join(notes), caption_justify="left")
+    for (model, cls), group in board.groupby(["Model", "Class"], sort=False):
+        ranked = group[group["Rank"].notna()]
+        apart = group[group["Rank"].isna()]
+        shown_r, shown_a = ranked.head(top), apart.head(top)
+        unit = power_unit(group)
+        notes = [f"ranked: top {len(shown_r)} of {len(ranked)}" if len(ranked) > len(shown_r)
+                 else f"ranked: {len(ranked)}"]
+        if len(apart):
+            notes.append(f"not ranked: {len(shown_a)} of {len(apart)}" if len(apart) > len(shown_a)
+                         else f"not ranked: {len(apart)}")
+        if len(shown_r) < len(ranked) or len(shown_a) < len(apart):
+            notes.append("all rows in --csv/--html")
+        notes.append("– = not measured")
+        marks = "".join(row_marks(r) for r in shown_a.to_dict("records")) + "".join(
+            row_marks(r) for r in shown_r.to_dict("records"))
+        for mark, words in (("*", INVALID_NOTE.removeprefix("* ")), ("†", "architecture only, synthetic weights"),
+                            ("°", "open division (not the reference model)"), ("~", "measured on a busy machine")):
+            if mark in marks:
+                notes.append(f"{mark} {words}")
+        t = Table(title=f"{section_title(model, cls)}: fastest first", title_justify="left",
+                  caption=" · ".join(notes), caption_justify="left")
         t.add_column("rank", justify="right", no_wrap=True)
         # submitter (the published table's Organization) over the board: one wide cell wraps at words,
         # where two narrow ones split "STMicroelectronics" mid-word at 80 columns
@@ -247,39 +289,56 @@ def leaderboard_renderables(board: pd.DataFrame, top: int) -> list[RenderableTyp
         for c in ("inf/s", "latency\nms"):
             t.add_column(c, justify="right", no_wrap=True)
         t.add_column("accuracy", overflow="fold", min_width=9)
-        t.add_column("uJ/inf", justify="right", no_wrap=True)
-        for _, r in shown.iterrows():
+        t.add_column(unit or "energy", justify="right", no_wrap=True)
+        rows = list(shown_r.iterrows()) + list(shown_a.iterrows())
+        for k, (_, r) in enumerate(rows):
+            rd = r.to_dict()
             ours = r.get("Organization") == OURS
             org = str(r.get("Organization"))
             if ours and _present(r.get("Runs")) and r["Runs"] > 1:
-                org += f" ({int(r['Runs'])} runs)"
-            t.add_row(str(r["Rank"]), f"{org}\n[dim]{r.get('BoardName')}[/]",
-                      fmt(r.get("Result"), ",.1f") + ("*" if is_invalid(r.get("Valid")) else ""),
-                      fmt(r.get("latency_ms"), ".3f"), _accuracy_cell(wl, r.get("Accuracy")),
-                      fmt(r.get("Power"), ",.1f"), style="bold yellow" if ours else None)
+                spread = f", spread {r['RunSpreadPct']:.1f} %" if _present(r.get("RunSpreadPct")) else ""
+                org += f" ({int(r['Runs'])} runs{spread})"
+            power = fmt(r.get("Power"), ",.2f" if str(r.get("PowerUnit")).startswith("mW") else ",.1f")
+            if unit is None and _present(r.get("Power")):
+                power += f" {str(r.get('PowerUnit')).rstrip('.')}"
+            t.add_row(str(r["Rank"]) if _present(r.get("Rank")) else MISSING, f"{org}\n[dim]{r.get('BoardName')}[/]",
+                      fmt(r.get("Result"), ",.1f") + row_marks(rd), fmt(r.get("latency_ms"), ".3f"),
+                      accuracy_text(model, r.get("Accuracy")) or MISSING, power,
+                      style="bold yellow" if ours else None,
+                      end_section=k == len(shown_r) - 1 and len(shown_a) > 0)
         out.append(t)
-        for reason, rows in invalid.groupby("InvalidReason", sort=False, dropna=False):
-            ranks = ", ".join(str(r) for r in rows["Rank"])
-            out.append(Text(f"* not valid MLPerf Tiny results (rank {ranks}): "
+        invalid = group[group["Valid"].map(is_invalid_cell)]
+        for reason, rows_ in invalid.groupby("InvalidReason", sort=False, dropna=False):
+            who = ", ".join(f"{o} {b}" for o, b in zip(rows_["Organization"], rows_["BoardName"]))
+            out.append(Text(f"* not valid MLPerf Tiny results ({who}): "
                             f"{reason if _present(reason) else 'see the run (tinyperf show)'}"))
     return out
+
+
+def is_invalid_cell(v: Any) -> bool:
+    from tinyperf.engine.summary import is_invalid
+
+    return is_invalid(v)
 
 
 def handle_leaderboard(args: argparse.Namespace) -> int:
     from tinyperf.core.errors import TinyperfError
     from tinyperf.outputs.leaderboard import find_runs, leaderboard
+    from tinyperf.outputs.rounding import rounded
     from tinyperf.outputs.site import write_site
 
     if not args.runs and not args.published:
         raise TinyperfError(None, "nothing to rank", "pass run directories and/or --published summary.csv")
-    runs, skipped = find_runs(args.runs)
+    runs, skipped = find_runs(args.runs) if args.runs else ([], [])
     for note in skipped:
         err_console.print(f"note: {note}", highlight=False)
-    board = leaderboard(runs, Path(args.published) if args.published else None)
+    board = leaderboard(runs, [Path(p) for p in args.published or []], args.classes or None)
+    for note in board.attrs.get("notes", []):
+        err_console.print(f"note: {note}", highlight=False)
     for part in leaderboard_renderables(board, args.top):
         console.print(part, highlight=False)
     if args.csv:
-        board.to_csv(args.csv, index=False)
+        rounded(board).to_csv(args.csv, index=False)
         console.print(f"wrote {args.csv}")
     if args.html:
         index = write_site(board, Path(args.html))

@@ -242,8 +242,31 @@ def compare(groups: list[str | Path | list[str | Path]], level: float | None = N
                          MIN_EFFECT if min_effect is None else min_effect)
 
 
-def leaderboard_rows(runs: list[Run]) -> pd.DataFrame:
-    """Our runs in the MLPerf Tiny published-results format, one row per workload and system."""
+#: MLPerf Tiny published-table model names; sww (streaming wake word, v1.3) is published but not run here
+PUBLISHED_MODELS = {"kws": "top-1 %", "vww": "top-1 %", "ic": "top-1 %", "ad": "AUC", "sww": "F1"}
+#: the sections of a leaderboard: only rows of one class are comparable
+CLASSES = ("microcontroller", "accelerator", "host CPU")
+#: which runner measures which class of system (a runner not named here drives a board)
+RUNNER_CLASS = {"host": "host CPU", "edgetpu": "accelerator"}
+#: why a row is shown apart instead of ranked, with its mark (the marks `tinyperf show` uses)
+UNRANKED_MARKS = {"invalid": "*", "synthetic": "†", "open": "°"}
+
+
+def system_class(row: dict[str, Any]) -> str:
+    """microcontroller, accelerator or host CPU: a published row naming an accelerator is an accelerator."""
+    if row.get("Organization") == OURS:
+        return RUNNER_CLASS.get(str(row.get("Runner")), "microcontroller")
+    acc = row.get("AcceleratorModelName")
+    return "accelerator" if isinstance(acc, str) and acc.strip() else "microcontroller"
+
+
+def leaderboard_rows(runs: list[Run]) -> tuple[pd.DataFrame, list[str]]:
+    """Our runs in the MLPerf Tiny published-results format, one row per workload and system,
+    and a note per run that has nothing to rank (accuracy only)."""
+    notes = [f"{r.path}: accuracy only, nothing to rank (run performance mode to place it)" for r in runs
+             if not r.summary.empty and not r.summary["mode"].isin(["performance", "energy"]).any()]
+    if not any(not r.summary.empty and r.summary["mode"].isin(["performance", "energy"]).any() for r in runs):
+        return pd.DataFrame(columns=BOARD_COLUMNS), notes
     table = merge_runs(runs)
     out = []
     perf = table[table["mode"].isin(["performance", "energy"])]
@@ -267,19 +290,22 @@ def leaderboard_rows(runs: list[Run]) -> pd.DataFrame:
             "Accuracy": quality if quality is not None and not pd.isna(quality) else None,
             "HasPower": bool(has_power), "Power": p.get("energy_uj_per_inf") if has_power else None, "PowerUnit": "uJ/inf.",
             "HostProcessorModelName": p.get("cpu"), "InferenceFramework": p.get("backend"),
-            "SoftwareNotes": f"kernels={p.get('kernels')} threads={p.get('threads')} valid={p.get('valid')}"
-                             + (" synthetic weights" if p.get("synthetic_weights") else ""),
-            "Source": "; ".join(sources), "Runs": len(sources), "Valid": p.get("valid"),
+            "SoftwareNotes": f"kernels={p.get('kernels')} threads={p.get('threads')}",
+            "Source": "; ".join(sources), "Runs": int(p["runs"]), "Valid": p.get("valid"),
+            "RunSpreadPct": p.get("run_spread_pct"),
             "InvalidReason": p.get("invalid_reason") if is_invalid(p.get("valid")) else None,
+            "SyntheticWeights": bool(p.get("synthetic_weights")), "Runner": p.get("runner"),
+            "Busy": p.get("load_busy"), "Warnings": p.get("warnings"),
         })
-    return pd.DataFrame(out)
+    return pd.DataFrame(out), notes
 
 
-def read_published(path: Path) -> pd.DataFrame:
-    """A published MLPerf Tiny summary.csv, typed (Result and Accuracy as numbers)."""
+def read_published(path: Path) -> tuple[pd.DataFrame, list[str]]:
+    """A published MLPerf Tiny summary.csv (v1.2, or v1.3 with its sww rows and extra columns), typed,
+    and a note per group of rows left out (a model or unit we cannot place)."""
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False, quoting=csv.QUOTE_MINIMAL)
-    except (OSError, pd.errors.ParserError) as exc:
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise ResultsError(path, f"cannot read the published results table ({exc})",
                            "pass an MLPerf Tiny summary.csv") from None
     missing = [c for c in ("Organization", "BoardName", "Model", "Result", "ResultUnit") if c not in df.columns]
@@ -290,22 +316,69 @@ def read_published(path: Path) -> pd.DataFrame:
             df[col] = pd.to_numeric(df[col], errors="coerce")
     if "HasPower" in df and "Power" in df:
         df.loc[df["HasPower"].str.lower() != "true", "Power"] = np.nan  # the table writes 0 for "not measured"
+    notes = []
+    known = df["Model"].str.strip().isin(list(PUBLISHED_MODELS)) & (df["ResultUnit"].str.strip() == "inf./sec.")
+    for (model, unit), rows in df[~known].groupby(["Model", "ResultUnit"]):
+        notes.append(f"{path.name}: left out {len(rows)} row(s) of model {model!r} in {unit!r} (no section for it)")
+    df = df[known].copy()
+    if "PowerUnit" in df:
+        df["PowerUnit"] = df["PowerUnit"].str.strip().where(df["Power"].notna(), None)
     df["Source"] = str(path)
     df["Valid"] = True
-    return df
+    df["SyntheticWeights"] = False
+    return df, notes
 
 
-def leaderboard(paths: list[str | Path], published: Path | None = None) -> pd.DataFrame:
-    """Our runs and, optionally, a published table: per model, fastest first (`Model` holds the
-    published table's names kws/vww/ic/ad; WORKLOAD_OF_MODEL maps them back to workload ids)."""
+#: every column a board has, whatever it was built from (a missing column must not crash a renderer)
+BOARD_COLUMNS = PUBLISHED_COLUMNS + ["Source", "Runs", "Valid", "RunSpreadPct", "InvalidReason", "SyntheticWeights",
+                                     "Runner", "Busy", "Warnings"]
+
+
+def unranked_reasons(row: dict[str, Any]) -> list[str]:
+    """Why a row is not ranked: 'invalid', 'synthetic', 'open' (none for a valid closed result)."""
+    out = []
+    if is_invalid(row.get("Valid")):
+        out.append("invalid")
+    if row.get("SyntheticWeights") is True or str(row.get("SyntheticWeights")).lower() == "true":
+        out.append("synthetic")
+    if str(row.get("Division", "")).strip().lower() != "closed":
+        out.append("open")
+    return out
+
+
+def leaderboard(paths: list[str | Path], published: Path | list[Path] | None = None,
+                classes: list[str] | None = None) -> pd.DataFrame:
+    """Our runs and published tables, per model and class of system (`Class`): valid closed results
+    ranked fastest first (`Rank`); invalid, synthetic-weight and open-division rows follow, unranked
+    (`Rank` missing, `Unranked` says why). `Model` holds the published names kws/vww/ic/ad/sww
+    (WORKLOAD_OF_MODEL maps them back). Notes on what was left out are in `board.attrs["notes"]`.
+    """
     runs = [load_run(p) for p in paths]
-    ours = leaderboard_rows(runs) if runs else pd.DataFrame(columns=PUBLISHED_COLUMNS)
+    ours, notes = leaderboard_rows(runs)
     frames = [ours]
-    if published is not None:
-        pub = read_published(Path(published))
-        frames.append(pub[pub["ResultUnit"].str.strip() == "inf./sec."])
-    board = pd.concat([f for f in frames if not f.empty], ignore_index=True)
+    pubs = [] if published is None else [published] if isinstance(published, (str, Path)) else list(published)
+    for path in pubs:
+        pub, pub_notes = read_published(Path(path))
+        frames.append(pub)
+        notes += pub_notes
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        raise ResultsError(None, "nothing to rank: " + ("; ".join(notes) if notes else "no results"),
+                           "pass runs with performance results and/or --published summary.csv")
+    board = pd.concat(frames, ignore_index=True).reindex(columns=BOARD_COLUMNS)
+    board["Result"] = pd.to_numeric(board["Result"], errors="coerce")
     board["latency_ms"] = 1000.0 / board["Result"]
-    board = board.sort_values(["Model", "Result"], ascending=[True, False]).reset_index(drop=True)
-    board["Rank"] = board.groupby("Model").cumcount() + 1
+    board["Class"] = [system_class(r) for r in board.to_dict("records")]
+    if classes:
+        board = board[board["Class"].isin(classes)]
+    board["Unranked"] = [", ".join(unranked_reasons(r)) or None for r in board.to_dict("records")]
+    board["_ranked"] = board["Unranked"].isna()
+    order = {c: i for i, c in enumerate(CLASSES)}
+    board = board.assign(_class=board["Class"].map(order)).sort_values(
+        ["Model", "_class", "_ranked", "Result"], ascending=[True, True, False, False], na_position="last")
+    board = board.reset_index(drop=True)
+    ranks = board[board["_ranked"]].groupby(["Model", "Class"]).cumcount() + 1
+    board["Rank"] = pd.Series(ranks, dtype="Int64").reindex(board.index)
+    board = board.drop(columns=["_ranked", "_class"])
+    board.attrs["notes"] = notes
     return board

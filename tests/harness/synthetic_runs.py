@@ -19,22 +19,24 @@ def simulated_run(out: Path, name: str, *, us_per_inference: float, window_noise
                   jitter: float = 0.05, windows: int = 5, n: int | None = None, seed: int = 0, workload: str = "kws01",
                   min_window: float = 10.0, model_sha: str = "a" * 64, kernels: str = "xnnpack",
                   hostname: str = "simhost", accuracy: list[tuple[str, int, int]] | None = None,
-                  load: dict | None = None) -> Path:
+                  load: dict | None = None, runner: str = "host", synthetic_weights: bool = False,
+                  model_source: str = "reference", device: str = "Simulated CPU") -> Path:
     """A complete host-like run of `workload`; `accuracy` = (file, label, predicted) triples to score."""
     rng = np.random.default_rng(seed)
     meta = {
-        "config": {"workloads": [workload], "mode": "all", "runner": "host", "runner_options": {},
+        "config": {"workloads": [workload], "mode": "all", "runner": runner, "runner_options": {},
                    "min_window": min_window, "kernels": kernels, "threads": 1},
         "machine": {"hostname": hostname, "machine": "x86_64", "cpu": "Simulated CPU", "harness_version": "0.1.0",
                     "python": "3.11"},
         "workloads": {workload: {"model": {"name": f"{workload}_int8.tflite", "sha256": model_sha, "size": 1,
-                                           "source": "reference", "note": "", "synthetic_weights": False},
+                                           "source": model_source, "note": "", "synthetic_weights": synthetic_weights},
                                  "dataset": {"path": "/sim/data", "sha256": "d" * 64,
                                              "files": len(accuracy) if accuracy else 5}}},
     }
     writer = RunWriter.create(out, name, meta)
-    describe = {"runner": "host", "kernels": kernels, "threads": 1, "backend": "simulated", "device": "Simulated CPU"}
-    writer.record("session", workload=workload, mode="performance", describe=describe)
+    describe = {"runner": runner, "kernels": kernels, "threads": 1, "backend": "simulated", "device": device}
+    if windows:
+        writer.record("session", workload=workload, mode="performance", describe=describe)
     if load is not None:
         writer.record("load", workload=workload, mode="performance", phase="before", **load)
     n = n or int(min_window * 1.1 / (us_per_inference * 1e-6))  # calibrated so a window lasts min_window
