@@ -178,9 +178,12 @@ def test_leaderboard_with_published_table_and_site(two_runs: list[Path], shared_
     published = shared_root / "published" / "tiny_results_v1.2_summary.csv"
     board = leaderboard(two_runs, published)
     ic = board[board["Model"] == "ic"]
-    assert list(ic["Rank"]) == list(range(1, len(ic) + 1))
-    assert ic["Result"].is_monotonic_decreasing
+    for _, section in ic.groupby("Class"):
+        ranked = section[section["Rank"].notna()]
+        assert list(ranked["Rank"]) == list(range(1, len(ranked) + 1))
+        assert ranked["Result"].is_monotonic_decreasing
     ours = ic[ic["Organization"] == OURS]
+    assert ours["Rank"].isna().all() and (ours["Class"] == "host CPU").all()  # invalid: listed apart
     assert len(ours) == 2 and ours["Accuracy"].between(80, 90).all()
     for run in two_runs:  # each system's own quality (xnnpack and builtin score differently)
         row = ours[ours["Source"] == str(run)].iloc[0]
@@ -202,18 +205,20 @@ def test_leaderboard_terminal_says_what_it_leaves_out(two_runs: list[Path], shar
     board = leaderboard(two_runs, published)
     text = " ".join(render(leaderboard_renderables(board, 3)).split())
     for wl, model in (("ic01", "ic"), ("ad01", "ad"), ("kws01", "kws"), ("vww01", "vww")):
-        assert f"{wl}: fastest first" in text
-        assert f"top 3 of {(board['Model'] == model).sum()}; all rows in --csv/--html" in text
+        micro = board[(board["Model"] == model) & (board["Class"] == "microcontroller")]
+        assert f"{wl} · microcontroller: fastest first" in text
+        assert f"ranked: top 3 of {micro['Rank'].notna().sum()}" in text
+    assert "all rows in --csv/--html" in text
     assert "ic: fastest" not in text and "…" not in text
-    ours = board[(board["Organization"] == OURS) & (board["Rank"] <= 3)]
-    assert len(ours)
-    for _, r in ours.iterrows():  # invalid runs keep their rank and carry show's mark, numbers whole
+    ours = board[board["Organization"] == OURS]
+    assert len(ours) == 4 and ours["Rank"].isna().all()
+    for _, r in ours.iterrows():  # invalid runs are listed apart with show's mark, numbers whole
         assert f"{r['Result']:,.1f}*" in text
     assert "* not a valid MLPerf Tiny result" in text and "--min-window 0.2 s" in text
-    ad = board[board["Model"] == "ad"].head(3)
+    ad = board[(board["Model"] == "ad") & (board["Class"] == "microcontroller")].head(3)
     assert all(f"AUC {a:.3f}" in text for a in ad["Accuracy"].dropna())
     words = set(re.split(r"[\s│┃]+", render(leaderboard_renderables(board, 5))))
-    shown = board.groupby("Model").head(5)
+    shown = board.groupby(["Model", "Class"]).head(5)
     assert "STMicroelectronics" in set(shown["Organization"])  # the longest word in the published table
     for name in [*shown["Organization"], *shown["BoardName"]]:  # at 80 columns names wrap at words, never split
         assert all(word in words for word in str(name).split()), name
