@@ -34,6 +34,9 @@ class Inference:
     latencies_ns: np.ndarray | None = None  # per timed inference, where the runner can see each
     first_ns: int | None = None  # cold first inference after load, where measured
     energy_j: float | None = None  # window energy, where an energy monitor is attached
+    #: the window's power trace (W per sample, NaN = lost) and its sample period, where a monitor keeps samples
+    power_trace_w: np.ndarray | None = None
+    trace_period_s: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # runner-specific facts worth recording
 
 

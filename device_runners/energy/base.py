@@ -127,6 +127,11 @@ class EnergyMonitor(ABC):
         """Problems seen during acquisition worth recording (monitor falling behind, lost values)."""
         return []
 
+    def trace(self, start_event: int, end_event: int) -> tuple[np.ndarray, float] | None:
+        """The samples between two events (J per slot, NaN = lost) and the sample period in s, so a
+        run can keep the power trace of a window; None where the instrument keeps no samples."""
+        return None
+
     def __enter__(self) -> EnergyMonitor:
         return self
 

@@ -136,6 +136,12 @@ class SampleLog:
         # the copy was taken under the lock; the sums need not hold it
         return replace(window_energy(part, 0, len(part), self.sample_period_s), start_sample=a, end_sample=b)
 
+    def trace(self, start_event: int, end_event: int) -> np.ndarray:
+        """A copy of the samples between two events (the window `window()` sums)."""
+        with self._cond:
+            a, b = self._events[start_event].position, self._events[end_event].position
+            return self._view()[a:b].copy()
+
     def samples(self) -> np.ndarray:
         """A copy of every sample so far (J per slot, NaN = lost)."""
         with self._cond:
@@ -164,6 +170,9 @@ class SampleLogMonitor(EnergyMonitor):
 
     def window(self, start_event: int, end_event: int) -> EnergyWindow:
         return self.log.window(start_event, end_event)
+
+    def trace(self, start_event: int, end_event: int) -> tuple[np.ndarray, float] | None:
+        return self.log.trace(start_event, end_event), self.log.sample_period_s
 
     def missing_warning(self, why: str) -> list[str]:
         """A warning naming how many 1 ms samples were estimated rather than measured, if any."""

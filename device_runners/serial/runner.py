@@ -180,6 +180,7 @@ class SerialSession:
         first = self._pending_energy["first_event"]
         mon.wait_for_events(first + 2, timeout=max(30.0, 2.0 * (reply.host_s if reply else 0.0)))
         self._pending_energy["window"] = mon.window(first, first + 1)
+        self._pending_energy["trace"] = mon.trace(first, first + 1)
 
     # -- DeviceSession -----------------------------------------------------------------------
     def live_status(self) -> str | None:
@@ -225,6 +226,7 @@ class SerialSession:
         w = self.client.infer(n, warmup)
         extra = self._extra(w)
         energy_j = None
+        trace_w, period = None, None
         if self.mode == "energy":
             window = self._pending_energy.get("window")
             if window is None:
@@ -233,12 +235,16 @@ class SerialSession:
             energy_j = float(window.energy_j) if math.isfinite(window.energy_j) else None
             elapsed_s = float(window.duration_s)
             extra["energy_window"] = window.as_dict()
+            if (trace := self._pending_energy.get("trace")) is not None:
+                samples_j, period = trace
+                trace_w = np.asarray(samples_j, dtype=np.float64) / period  # J per slot -> W
         elif w.elapsed_us is not None:
             elapsed_s = w.elapsed_us / 1e6
         else:
             elapsed_s = math.nan  # energy-mode firmware in accuracy mode: no timestamps printed
         return Inference(results=np.asarray(w.results, dtype=np.float64), n=n, warmup=warmup,
-                         elapsed_s=elapsed_s, latencies_ns=None, first_ns=None, energy_j=energy_j, extra=extra)
+                         elapsed_s=elapsed_s, latencies_ns=None, first_ns=None, energy_j=energy_j, extra=extra,
+                         power_trace_w=trace_w, trace_period_s=period)
 
     def _extra(self, w: WindowReply) -> dict[str, Any]:
         now = self.client.counters.snapshot()

@@ -325,7 +325,7 @@ def handle_leaderboard(args: argparse.Namespace) -> int:
     from tinyperf.core.errors import TinyperfError
     from tinyperf.outputs.leaderboard import find_runs, leaderboard
     from tinyperf.outputs.rounding import rounded
-    from tinyperf.outputs.site import write_site
+    from tinyperf.outputs.site import power_trace_sections, write_site
 
     if not args.runs and not args.published:
         raise TinyperfError(None, "nothing to rank", "pass run directories and/or --published summary.csv")
@@ -341,6 +341,6 @@ def handle_leaderboard(args: argparse.Namespace) -> int:
         rounded(board).to_csv(args.csv, index=False)
         console.print(f"wrote {args.csv}")
     if args.html:
-        index = write_site(board, Path(args.html))
+        index = write_site(board, Path(args.html), extra_sections=power_trace_sections(runs))
         console.print(f"wrote {index}")
     return 0

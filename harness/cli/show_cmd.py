@@ -20,7 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run_dir", help="run directory (e.g. results/20261125-150000_host_myhost), or a run id "
                    f"looked up in the results folder (env {ENV_RESULTS}, default results/)")
     p.add_argument("--windows", action="store_true", help="also list the performance windows")
-    p.add_argument("--plot", action="store_true", help="plot per-window throughput and the per-inference latency histogram")
+    p.add_argument("--plot", action="store_true", help="plot per-window throughput, the per-inference latency histogram and, for energy "
+                   "runs, the power trace (PNG files in the run's plots/ with matplotlib)")
     p.set_defaults(handler=handle)
 
 
@@ -79,3 +80,30 @@ def _plots(run) -> None:
         if parts:
             lat = np.concatenate(parts).astype(np.float64) / 1000.0
             console.print(latency_histogram(lat, f"{wl} {mode}: per-inference latency ({len(lat):,} inferences)"))
+    _power_traces(run)
+
+
+def _power_traces(run) -> None:
+    """Energy windows: the first window's power trace in the terminal, and every kept trace as a PNG
+    beside the run's files (plots/, with matplotlib where installed)."""
+    from tinyperf.engine.rundir import load_trace
+    from tinyperf.outputs.plots import power_trace_bars, power_trace_png
+
+    w = run.windows
+    if "trace_file" not in w:
+        return
+    kept = w[w["trace_file"].map(lambda f: isinstance(f, str))]
+    written = []
+    for k, (_, r) in enumerate(kept.iterrows()):
+        trace, period = load_trace(run, r["trace_file"]), float(r["trace_period_s"])
+        title = f"{r['workload']} {r['mode']} window {int(r['window'])}: power"
+        if k == 0:
+            console.print(power_trace_bars(trace, period, title))
+        png = run.path / "plots" / f"power_{r['workload']}_{r['mode']}_w{int(r['window'])}.png"
+        png.parent.mkdir(exist_ok=True)
+        if power_trace_png(trace, period, title, png):
+            written.append(png)
+    if written:
+        console.print(f"power traces drawn: {written[0].parent}/ ({len(written)} PNG files)", highlight=False)
+    elif len(kept):
+        console.print("[dim]install matplotlib to also draw the power traces as PNG files[/]")

@@ -93,7 +93,8 @@ def window_row(workload: Workload, mode: str, index: int, item: Item, inf: Infer
 def run_performance(session: DeviceSession, workload: Workload, items: list[Item], min_window: float,
                     sink: Callable[..., Any], done: set[int], calibration: Calibration | None,
                     on_window: Callable[[int], None] = lambda i: None, mode: str = "performance",
-                    save_latencies: Callable[[int, np.ndarray], str] | None = None) -> Calibration | None:
+                    save_latencies: Callable[[int, np.ndarray], str] | None = None,
+                    save_trace: Callable[[int, np.ndarray], str] | None = None) -> Calibration | None:
     """Run the windows not in `done`; returns the calibration used (journalled by the caller)."""
     n_next: int | None = None  # a window that fell short raises N for the windows after it too
     for index, item in enumerate(items):
@@ -118,6 +119,9 @@ def run_performance(session: DeviceSession, workload: Workload, items: list[Item
             row["first_ns"] = calibration.first_ns  # the cold inference happened in the pilot
         if save_latencies and inf.latencies_ns is not None:
             row["latencies_file"] = save_latencies(index, inf.latencies_ns)
+        if save_trace and inf.power_trace_w is not None:
+            row["trace_file"] = save_trace(index, inf.power_trace_w)
+            row["trace_period_s"] = inf.trace_period_s
         sink("window", **row)
         on_window(index)
     return calibration

@@ -266,7 +266,8 @@ class Orchestrator:
                     run_performance(session, workload, items, self.plan.min_window, self._sink, done_w,
                                     self._calibration(workload.id, mode),
                                     on_window=lambda i: progress.advance(task), mode=mode,
-                                    save_latencies=lambda i, lat: self.writer.save_latencies(workload.id, i, lat))
+                                    save_latencies=lambda i, lat: self.writer.save_latencies(workload.id, i, lat),
+                                    save_trace=lambda i, w: self.writer.save_trace(workload.id, mode, i, w))
                     self._record_load(workload.id, mode, "after")
             finally:
                 session.close()

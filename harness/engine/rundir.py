@@ -4,6 +4,7 @@ Layout of one run:
     run.json              metadata and status (running / complete / incomplete)
     journal.jsonl         every record as it was produced (the durable truth)
     latencies/            per-window per-inference latencies (ns, .npy), where the runner sees them
+    traces/               per-window power traces of energy mode (W per sample, .npy), where the monitor keeps them
     windows.parquet|csv   performance windows
     samples.parquet|csv   per-inference accuracy outputs
     summary.parquet|csv   one row per workload and mode, with provenance
@@ -30,6 +31,7 @@ from tinyperf.core.files import atomic_write_text, json_default
 RUN_JSON = "run.json"
 JOURNAL = "journal.jsonl"
 LATENCIES = "latencies"
+TRACES = "traces"
 TABLES = ("windows", "samples", "summary")
 
 
@@ -99,6 +101,16 @@ class RunWriter:
         np.save(tmp, arr)
         os.replace(tmp, folder / name)
         return f"{LATENCIES}/{name}"
+
+    def save_trace(self, workload: str, mode: str, window: int, power_w: np.ndarray) -> str:
+        """A window's power trace (W per sample, float32: 40 kB for a 10 s window at 1 kHz)."""
+        folder = self.dir / TRACES
+        folder.mkdir(exist_ok=True)
+        name = f"{workload}_{mode}_w{window}.npy"
+        tmp = folder / f".{name}.tmp.npy"
+        np.save(tmp, np.asarray(power_w, dtype=np.float32))
+        os.replace(tmp, folder / name)
+        return f"{TRACES}/{name}"
 
     def close(self, status: str) -> None:
         self.meta["status"] = status
@@ -176,6 +188,24 @@ def records_to_frames(records: list[dict[str, Any]]) -> tuple[pd.DataFrame, pd.D
     wdf = pd.DataFrame(windows).drop(columns=["kind"], errors="ignore")
     sdf = pd.DataFrame(samples).drop(columns=["kind"], errors="ignore")
     return wdf, sdf
+
+
+def load_trace(run: Run, rel: str) -> np.ndarray:
+    """A window's power trace (W per sample) by its journal path, which must stay inside the run directory."""
+    root = Path(run.path).resolve()
+    f = (root / str(rel)).resolve()
+    if not f.is_relative_to(root):
+        raise ResultsError(run.path / JOURNAL, f"trace_file {rel!r} points outside the run directory",
+                           "a run directory is self-contained: restore the journal from the run's own files")
+    if not f.is_file():
+        raise ResultsError(f, "is missing (a window's power trace)", "restore it, or re-run the energy windows")
+    try:
+        arr = np.load(f, allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise ResultsError(f, f"is not a power trace ({exc})", "restore it, or re-run the energy windows") from None
+    if arr.ndim != 1 or not np.issubdtype(arr.dtype, np.floating):
+        raise ResultsError(f, "is not a power trace (a 1-D float array)", "restore it, or re-run the energy windows")
+    return arr.astype(np.float64)
 
 
 def load_run(path: str | Path) -> Run:

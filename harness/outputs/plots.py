@@ -67,3 +67,101 @@ def window_bars(throughputs: list[float], title: str, width: int = 40) -> Table:
     for i, t in enumerate(throughputs):
         table.add_row(str(i), f"[green]{_bar(t / peak, width)}[/]", f"{t:,.1f}")
     return table
+
+
+def _buckets(power_w: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean power per bucket and bucket edges (sample indices), lost samples (NaN) left out."""
+    edges = np.linspace(0, len(power_w), min(count, len(power_w)) + 1).astype(int)
+    means = np.array([np.nanmean(power_w[a:b]) if b > a and np.isfinite(power_w[a:b]).any() else np.nan
+                      for a, b in zip(edges[:-1], edges[1:])])
+    return means, edges
+
+
+def power_trace_bars(power_w: np.ndarray, period_s: float, title: str, rows: int = 12, width: int = 40) -> Table:
+    """An energy window's power over time, as rows of mean power (mW) per slice of the window."""
+    means, edges = _buckets(np.asarray(power_w, dtype=np.float64), rows)
+    table = Table(title=title, title_justify="left", box=None, pad_edge=False)
+    table.add_column("time s", justify="right", no_wrap=True)
+    table.add_column("", no_wrap=True)
+    table.add_column("mW", justify="right", no_wrap=True)
+    peak = np.nanmax(means) if np.isfinite(means).any() else 1.0
+    for (a, b), m in zip(zip(edges[:-1], edges[1:]), means):
+        label = f"{a * period_s:.2f}–{b * period_s:.2f}"
+        table.add_row(label, f"[magenta]{_bar(m / peak if peak else 0, width)}[/]" if np.isfinite(m) else "",
+                      f"{m * 1000:,.3f}" if np.isfinite(m) else "–")
+    lost = int(np.isnan(power_w).sum())
+    table.caption = (f"{len(power_w):,} samples every {period_s * 1000:g} ms; mean {np.nanmean(power_w) * 1000:,.3f} mW"
+                     + (f"; {lost:,} lost on the line" if lost else ""))
+    table.caption_justify = "left"
+    return table
+
+
+def power_trace_png(power_w: np.ndarray, period_s: float, title: str, path) -> bool:
+    """The trace drawn with matplotlib into `path` (PNG); False when matplotlib is not installed."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    t = np.arange(len(power_w)) * period_s
+    fig, ax = plt.subplots(figsize=(8, 3), dpi=100)
+    ax.plot(t, np.asarray(power_w) * 1000.0, linewidth=0.7, color="#7b3294")
+    ax.set_xlabel("time in window (s)")
+    ax.set_ylabel("power (mW)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return True
+
+
+def power_trace_svg(power_w: np.ndarray, period_s: float, title: str, width: int = 1000, height: int = 220,
+                    points: int = 500) -> str:
+    """The trace as an inline SVG line (mean power per slice), with time and power axes and units."""
+    import html
+
+    means, edges = _buckets(np.asarray(power_w, dtype=np.float64), points)
+    finite = means[np.isfinite(means)]
+    if finite.size == 0:
+        return ""
+    lo, hi = 0.0, float(finite.max()) * 1.1 or 1.0
+    left, bottom, top = 70, 40, 24
+    plot_w, plot_h = width - left - 20, height - bottom - top
+    duration = len(power_w) * period_s
+    pts = []
+    for (a, b), m in zip(zip(edges[:-1], edges[1:]), means):
+        if np.isfinite(m):
+            x = left + (a + b) / 2 / len(power_w) * plot_w
+            y = top + plot_h - (m - lo) / (hi - lo) * plot_h
+            pts.append(f"{x:.1f},{y:.1f}")
+    out = [f'<svg viewBox="0 0 {width} {height}" role="img" aria-label="{html.escape(title)}">',
+           f'<text x="{left}" y="14">{html.escape(title)}</text>',
+           f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#ccc"/>',
+           f'<polyline fill="none" stroke="#7b3294" stroke-width="1" points="{" ".join(pts)}"/>']
+    for k in range(5):
+        v = lo + (hi - lo) * k / 4
+        y = top + plot_h - k / 4 * plot_h
+        out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#666">{v * 1000:,.2f}</text>')
+        x = left + k / 4 * plot_w
+        out.append(f'<text x="{x:.1f}" y="{top + plot_h + 16}" text-anchor="middle" fill="#666">{duration * k / 4:.2f}</text>')
+    out.append(f'<text x="{left + plot_w / 2:.0f}" y="{height - 4}" text-anchor="middle" fill="#444">time in window (s)</text>')
+    out.append(f'<text x="14" y="{top + plot_h / 2:.0f}" transform="rotate(-90 14 {top + plot_h / 2:.0f})" '
+               'text-anchor="middle" fill="#444">power (mW)</text>')
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def first_trace(run) -> tuple[str, str, int, np.ndarray, float] | None:
+    """(workload, mode, window, power W, period s) of the first window of `run` that kept a power trace."""
+    from tinyperf.engine.rundir import load_trace
+
+    w = run.windows
+    if w.empty or "trace_file" not in w:
+        return None
+    for _, r in w.iterrows():
+        if isinstance(r.get("trace_file"), str):
+            return r["workload"], r["mode"], int(r["window"]), load_trace(run, r["trace_file"]), float(r["trace_period_s"])
+    return None

@@ -176,3 +176,23 @@ def write_site(board: pd.DataFrame, out_dir: Path, title: str = "tinyperf leader
     index.write_text("\n".join(parts))
     rounded(board).to_csv(out_dir / "leaderboard.csv", index=False)
     return index
+
+
+def power_trace_sections(paths: list[Path]) -> list[str]:
+    """For each run that kept an energy window's power trace: a heading and the trace as SVG."""
+    from tinyperf.engine.rundir import load_run
+    from tinyperf.outputs.plots import first_trace, power_trace_svg
+
+    out = []
+    for path in paths:
+        run = load_run(path)
+        found = first_trace(run)
+        if found is None:
+            continue
+        wl, mode, window, trace, period = found
+        if not out:
+            out.append("<h2>Power traces of energy windows</h2>")
+        out.append(f"<h3>{html.escape(wl)} · {html.escape(str(run.meta.get('run_id', path)))} · window {window}</h3>")
+        out.append(power_trace_svg(trace, period, f"{wl} {mode} window {window}: power (mW) over time (s), "
+                                   f"mean {float(pd.Series(trace).mean()) * 1000:,.3f} mW"))
+    return out
