@@ -82,30 +82,28 @@ def _system(rows: pd.DataFrame) -> str:
 
 
 def _speedup_cell(r: dict[str, Any]) -> str:
-    """'0.80x' and under it the interval, so the table keeps to 80 columns."""
     speedup = r.get("speedup_vs_first")
-    if not _present(speedup):
-        return MISSING
-    cell = f"{speedup:.2f}x"
-    if _present(r.get("speedup_low")):
-        cell += f"\n[dim]{r['speedup_low']:.2f}–{r['speedup_high']:.2f}[/]"
-    return cell
+    return f"{speedup:.2f}x" if _present(speedup) else MISSING
 
 
 def _verdict_cell(r: dict[str, Any]) -> str:
+    """The verdict and, under it, the speed-up's interval (so the table keeps to 80 columns)."""
     parts = [str(r["verdict"])] if _present(r.get("verdict")) else []
     q = r.get("quality_verdict")
     if _present(q) and q != "no significant difference":
         parts.append(str(q))
-    return "; ".join(parts) or MISSING
+    cell = "; ".join(parts) or MISSING
+    if _present(r.get("speedup_low")):
+        cell += f"\n[dim]{r['speedup_low']:.2f}–{r['speedup_high']:.2f}x[/]"
+    return cell
 
 
 def compare_renderables(table: pd.DataFrame) -> list[RenderableType]:
     """The comparison as printed: a table grouped by workload, then the legend and the footnotes.
 
     Numbers are never cut: numeric columns do not wrap and the text columns fold instead; run ids
-    are replaced by short labels explained in the legend. Each speed-up carries its interval
-    under it and a verdict beside it; latency (1000 / throughput) is in --csv.
+    are replaced by short labels explained in the legend. Each speed-up has its verdict beside it
+    and the interval under the verdict; latency (1000 / throughput) is in --csv.
     """
     from tinyperf.engine.significance import MIN_EFFECT
     from tinyperf.engine.summary import is_invalid
@@ -137,7 +135,7 @@ def compare_renderables(table: pd.DataFrame) -> list[RenderableType]:
     t.add_column("model", overflow="fold", min_width=8)
     for c in ("inf/s", "speed-\nup") + (("uJ/inf",) if has_energy else ()):
         t.add_column(c, justify="right", no_wrap=True)
-    t.add_column("verdict", min_width=11)
+    t.add_column("verdict\ninterval", min_width=11)
     t.add_column("quality", overflow="fold", min_width=9)  # words fold, "AUC 0.859" stays whole
     groups = list(table.groupby("workload", sort=False))
     for gi, (wl, group) in enumerate(groups):

@@ -105,12 +105,21 @@ def _accuracy(model: str, v: Any) -> str:
     return f"{f:.1f} %" if kind == "top-1 %" else f"{kind} {f:.{accuracy_decimals(f)}f}"
 
 
-def _energy(r: dict[str, Any]) -> str:
+def _energy_header(rows: pd.DataFrame) -> str:
+    """The section's energy column: uJ/inf., or average power in mW (streaming wake word)."""
+    units = {str(u).strip() for u in rows["PowerUnit"].dropna() if str(u).strip()}
+    if units == {"mW"}:
+        return "power<br>mW"
+    return "energy<br>uJ/inf." if units <= {"uJ/inf.", "uJ/inf"} else "energy"
+
+
+def _energy(r: dict[str, Any], header: str) -> str:
+    """Published precision (4 decimals); the unit is in the header unless the section mixes units."""
     f = _num(r.get("Power"))
     if f is None:
         return "–"
-    unit = str(r.get("PowerUnit") or "uJ/inf.").strip().rstrip(".")
-    return f"{f:,.4f} {html.escape(unit)}" if unit == "mW" else f"{f:,.1f} {html.escape(unit)}"
+    unit = "" if "<br>" in header else " " + html.escape(str(r.get("PowerUnit") or "uJ/inf.").strip())
+    return f"{f:,.4f}{unit}"
 
 
 def _notes(r: dict[str, Any]) -> str:
@@ -130,7 +139,7 @@ def _notes(r: dict[str, Any]) -> str:
     return html.escape("; ".join(parts))
 
 
-def _row(model: str, r: dict[str, Any]) -> str:
+def _row(model: str, r: dict[str, Any], energy_header: str) -> str:
     classes = [c for c, on in (("ours", r.get("Organization") == OURS), ("apart", bool(_unranked(r)))) if on]
     cls = f' class="{" ".join(classes)}"' if classes else ""
     rank = str(int(r["Rank"])) if _num(r.get("Rank")) is not None else "–"
@@ -138,7 +147,7 @@ def _row(model: str, r: dict[str, Any]) -> str:
     cells = [f'<td class="n">{rank}</td>', f"<td>{who}</td>", f"<td>{html.escape(str(r.get('Division') or '–'))}</td>",
              f'<td class="n">{_fmt(r.get("Result"), ",.3f")}{html.escape(_marks(r))}</td>',
              f'<td class="n">{_fmt(r.get("latency_ms"), ",.4f")}</td>', f'<td class="n">{_accuracy(model, r.get("Accuracy"))}</td>',
-             f'<td class="n">{_energy(r)}</td>', f"<td>{html.escape(str(r.get('InferenceFramework') or '–'))}</td>",
+             f'<td class="n">{_energy(r, energy_header)}</td>', f"<td>{html.escape(str(r.get('InferenceFramework') or '–'))}</td>",
              f"<td>{_notes(r)}</td>"]
     return f"<tr{cls}>{''.join(cells)}</tr>"
 
@@ -167,8 +176,10 @@ def write_site(board: pd.DataFrame, out_dir: Path, title: str = "tinyperf leader
             ranked = int(rows["Rank"].notna().sum())
             parts.append(f"<h3>{html.escape(str(cls))}: {ranked} ranked, {len(rows) - ranked} not ranked</h3>")
             parts.append(_bar_chart(rows))
-            parts.append("<table>" + colgroup + "<tr>" + "".join(f"<th>{h}</th>" for h, _ in COLUMNS) + "</tr>")
-            parts.extend(_row(str(model), r) for r in rows.to_dict("records"))
+            header = _energy_header(rows)
+            parts.append("<table>" + colgroup + "<tr>" + "".join(
+                f"<th>{header if h == 'energy' else h}</th>" for h, _ in COLUMNS) + "</tr>")
+            parts.extend(_row(str(model), r, header) for r in rows.to_dict("records"))
             parts.append("</table>")
     parts.extend(extra_sections or [])
     parts.append("</body></html>")
