@@ -93,14 +93,15 @@ class TinyperfFixture:
                              windows=len(windows), run_dir=run.path, summary=row)
         self._request.config.stash[RESULTS_KEY].append((self._request.node.nodeid, result))
         bench = self._benchmark()
-        if bench is not None and not bench.disabled:
-            _store(bench, windows, result)
+        if bench is not None:
+            bench._mode = "tinyperf(...)"  # the fixture counts as used, and cannot be used a second time
+            if not bench.disabled:  # --benchmark-disable: run, return the figures, store nothing
+                _store(bench, windows, result)
         return result
 
 
 def _store(bench, windows, result: BenchResult) -> None:
     """tinyperf's windows as pytest-benchmark rounds (seconds per inference), its figures as extra_info."""
-    bench._mode = "tinyperf(...)"  # the fixture counts as used, and cannot be used a second time
     bench.group = bench.group or f"tinyperf {result.workload}"
     bench.extra_info.update({
         "tinyperf_throughput_ips": result.throughput_ips, "tinyperf_latency_ms": result.latency_ms,
