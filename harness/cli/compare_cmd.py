@@ -22,11 +22,12 @@ WITHHELD = "‡"
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("compare", help="compare runs side by side per workload (first run = baseline)",
                        description="Compare run directories per workload, one row per run, with speed-up relative "
-                       "to the first run. Quality is withheld for a workload whose runs scored different sample "
+                       "to the first run, its confidence interval (Mann-Whitney over windows) and a verdict: faster, "
+                       "slower or no significant difference. Quality is withheld for a workload whose runs scored different sample "
                        "sets. Folders without a run (e.g. results/quantize when you pass results/*) are skipped.")
     p.add_argument("runs", nargs="+", help="run directories; repeated runs of one system joined by commas "
                    "(r1,r2,r3) are combined into one row")
-    p.add_argument("--csv", metavar="FILE", help="also write the comparison as CSV (rounded as printed)")
+    p.add_argument("--csv", metavar="FILE", help="also write the comparison as CSV (rounded as published)")
     p.add_argument("--fail-on-regression", metavar="PCT", default=None,
                    help="exit 1 when a run is significantly slower (or less accurate) than the first by more "
                    "than PCT (e.g. 5%%)")

@@ -122,6 +122,8 @@ def test_fail_on_regression_exit_codes(tmp_path: Path) -> None:
     # usage errors stay 2
     usage = tinyperf("compare", base, slow, "--fail-on-regression", "lots")
     assert usage.returncode == 2 and "5%" in usage.stderr and "Traceback" not in usage.stderr
+    missing = tinyperf("compare", base, tmp_path / "no-such-run", "--fail-on-regression", "5%")
+    assert missing.returncode == 2 and "does not exist" in missing.stderr and "Traceback" not in missing.stderr
 
 
 def test_fail_on_regression_catches_a_significant_accuracy_drop(tmp_path: Path) -> None:
