@@ -52,6 +52,11 @@ def handle(args: argparse.Namespace) -> int:
         console.print(f"[dim]{wl}: {where}{' sha256 ' + model['sha256'][:16] if model.get('sha256') else ''} · "
                       f"data {ds.get('path', 'synthetic inputs')}"
                       f"{' sha256 ' + ds['sha256'][:16] if ds.get('sha256') else ''}[/]", highlight=False)
+    for row in run.summary.to_dict("records"):
+        if isinstance(row.get("load_before"), str) and row.get("load_busy") is not True:  # busy: a warning says it
+            after = f"; after: {row['load_after']}" if isinstance(row.get("load_after"), str) else ""
+            console.print(f"[dim]{row['workload']} {row['mode']} machine load before: {row['load_before']}{after}[/]",
+                          highlight=False)
     if args.windows and not run.windows.empty:
         t = FittedTable(title="performance windows")
         cols = ["workload", "mode", "window", "file", "n", "elapsed_s", "throughput_ips", "lat_median_us"]
