@@ -83,28 +83,26 @@ def _system(rows: pd.DataFrame) -> str:
 
 
 def _speedup_cell(r: dict[str, Any]) -> str:
+    """The speed-up, its verdict under it and then its interval: one narrow column, 80 columns in all."""
     speedup = r.get("speedup_vs_first")
-    return f"{speedup:.2f}x" if _present(speedup) else MISSING
-
-
-def _verdict_cell(r: dict[str, Any]) -> str:
-    """The verdict and, under it, the speed-up's interval (so the table keeps to 80 columns)."""
-    parts = [str(r["verdict"])] if _present(r.get("verdict")) else []
+    lines = [f"{speedup:.2f}x" if _present(speedup) else MISSING]
+    verdicts = [str(r["verdict"])] if _present(r.get("verdict")) else []
     q = r.get("quality_verdict")
     if _present(q) and q != "no significant difference":
-        parts.append(str(q))
-    cell = "; ".join(parts) or MISSING
+        verdicts.append(str(q))
+    if verdicts:
+        lines.append("; ".join(verdicts))
     if _present(r.get("speedup_low")):
-        cell += f"\n[dim]{r['speedup_low']:.2f}–{r['speedup_high']:.2f}x[/]"
-    return cell
+        lines.append(f"[dim]{r['speedup_low']:.2f}–{r['speedup_high']:.2f}x[/]")
+    return "\n".join(lines)
 
 
 def compare_renderables(table: pd.DataFrame) -> list[RenderableType]:
     """The comparison as printed: a table grouped by workload, then the legend and the footnotes.
 
     Numbers are never cut: numeric columns do not wrap and the text columns fold instead; run ids
-    are replaced by short labels explained in the legend. Each speed-up has its verdict beside it
-    and the interval under the verdict; latency (1000 / throughput) is in --csv.
+    are replaced by short labels explained in the legend. Each speed-up has its verdict and then
+    its interval under it; latency (1000 / throughput) is in --csv.
     """
     from tinyperf.engine.significance import MIN_EFFECT
     from tinyperf.engine.summary import is_invalid
@@ -134,9 +132,10 @@ def compare_renderables(table: pd.DataFrame) -> list[RenderableType]:
     t.add_column("work-\nload", no_wrap=True)
     t.add_column("run", no_wrap=True)
     t.add_column("model", overflow="fold", min_width=8)
-    for c in ("inf/s", "speed-\nup") + (("uJ/inf",) if has_energy else ()):
-        t.add_column(c, justify="right", no_wrap=True)
-    t.add_column("verdict\ninterval", min_width=11)
+    t.add_column("inf/s", justify="right", no_wrap=True)
+    t.add_column("speed-up\nverdict", min_width=11)  # the interval's bounds stay whole: "0.95–1.03x"
+    if has_energy:
+        t.add_column("uJ/inf", justify="right", no_wrap=True)
     t.add_column("quality", overflow="fold", min_width=9)  # words fold, "AUC 0.859" stays whole
     groups = list(table.groupby("workload", sort=False))
     for gi, (wl, group) in enumerate(groups):
@@ -155,7 +154,7 @@ def compare_renderables(table: pd.DataFrame) -> list[RenderableType]:
                      tp, _speedup_cell(rd)]
             if has_energy:
                 cells.append(fmt(r.get("energy_uj_per_inf"), ",.2f"))
-            t.add_row(*cells, _verdict_cell(rd), quality, end_section=i == len(group) - 1 and gi < len(groups) - 1)
+            t.add_row(*cells, quality, end_section=i == len(group) - 1 and gi < len(groups) - 1)
     out: list[RenderableType] = [t]
     for label, rows in table.groupby("run", sort=False):
         first = rows.iloc[0]
