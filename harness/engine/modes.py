@@ -3,7 +3,7 @@
 Performance: 5 windows on the first 5 samples; each window is one `infer N W` with N calibrated
 from a pilot so the window lasts at least `min_window` seconds. Accuracy: every file (ad01:
 every window), `infer 1 0`. Each finished window or sample is handed to `sink` at once, so it
-is on disk before the next starts.
+is on disk before the next starts (records are the journal's dataclasses).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from tinyperf.device_runners.base import DeviceSession, Inference
+from tinyperf.engine.journal import CalibrationRecord, Record, Sample, Window
 from tinyperf.engine.stats import Stats
 from tinyperf.workloads.dataset import Item
 from tinyperf.workloads.spec import Workload
@@ -90,11 +91,14 @@ def window_row(workload: Workload, mode: str, index: int, item: Item, inf: Infer
     return row
 
 
+Sink = Callable[[Record], Any]
+
+
 def run_performance(session: DeviceSession, workload: Workload, items: list[Item], min_window: float,
-                    sink: Callable[..., Any], done: set[int], calibration: Calibration | None,
+                    sink: Sink, done: set[int], calibration: Calibration | None,
                     on_window: Callable[[int], None] = lambda i: None, mode: str = "performance",
                     save_latencies: Callable[[int, np.ndarray], str] | None = None) -> Calibration | None:
-    """Run the windows not in `done`; returns the calibration used (journalled by the caller)."""
+    """Run the windows not in `done`; each calibration and window goes to `sink` as a journal record."""
     n_next: int | None = None  # a window that fell short raises N for the windows after it too
     for index, item in enumerate(items):
         if index in done:
@@ -102,9 +106,9 @@ def run_performance(session: DeviceSession, workload: Workload, items: list[Item
         session.load(item.data)
         if calibration is None:
             calibration = calibrate(session, workload.default_warmup, min_window)
-            sink("calibration", workload=workload.id, mode=mode, n=calibration.n, warmup=calibration.warmup,
-                 pilot_n=calibration.pilot_n, pilot_elapsed_s=calibration.pilot_elapsed_s,
-                 first_ns=calibration.first_ns)
+            sink(CalibrationRecord(workload=workload.id, mode=mode, n=calibration.n, warmup=calibration.warmup,
+                                   pilot_n=calibration.pilot_n, pilot_elapsed_s=calibration.pilot_elapsed_s,
+                                   first_ns=calibration.first_ns))
         n, retries = n_next or calibration.n, 0
         while True:
             inf = session.infer(n, calibration.warmup)
@@ -118,7 +122,7 @@ def run_performance(session: DeviceSession, workload: Workload, items: list[Item
             row["first_ns"] = calibration.first_ns  # the cold inference happened in the pilot
         if save_latencies and inf.latencies_ns is not None:
             row["latencies_file"] = save_latencies(index, inf.latencies_ns)
-        sink("window", **row)
+        sink(Window(**row))
         on_window(index)
     return calibration
 
@@ -130,7 +134,7 @@ def prediction(workload: Workload, results: np.ndarray) -> tuple[int | None, flo
     return int(np.argmax(results)), float(np.max(results))
 
 
-def run_accuracy(session: DeviceSession, workload: Workload, items: Iterable[Item], sink: Callable[..., Any],
+def run_accuracy(session: DeviceSession, workload: Workload, items: Iterable[Item], sink: Sink,
                  done: set[tuple[str, int]], on_item: Callable[[], None] = lambda: None) -> None:
     for item in items:
         if (item.file, item.window) in done:
@@ -143,5 +147,5 @@ def run_accuracy(session: DeviceSession, workload: Workload, items: Iterable[Ite
                "results": [float(v) for v in inf.results]}
         if inf.extra:
             row["extra"] = inf.extra
-        sink("sample", **row)
+        sink(Sample(**row))
         on_item()
