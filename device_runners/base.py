@@ -53,7 +53,9 @@ class RunnerConfig:
 @runtime_checkable
 class DeviceSession(Protocol):
     """What the harness needs from one open device. A session may also offer
-    `live_status() -> str | None`, which the progress display asks while a command runs."""
+    `live_status() -> str | None`, which the progress display asks while a command runs, and
+    `warnings() -> list[str]`, problems seen so far (an energy monitor falling behind), which the
+    engine journals once each and the summary and `tinyperf show` report."""
 
     def describe(self) -> dict[str, Any]:
         """Provenance recorded in every row: runner, back-end, threads, device identity."""

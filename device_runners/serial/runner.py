@@ -189,6 +189,11 @@ class SerialSession:
             return None
         return f"{c.link_errors:,} link errors, {c.retries:,} retries" + (f", {c.resets:,} resets" if c.resets else "")
 
+    def warnings(self) -> list[str]:
+        """Asked by the engine after each record and at close: what the energy monitor saw
+        (buffer filling, values lost), journalled with the run so the summary and `show` carry it."""
+        return list(self.monitor.warnings()) if self.monitor is not None else []
+
     def describe(self) -> dict[str, Any]:
         ident = self.identity
         info: dict[str, Any] = {

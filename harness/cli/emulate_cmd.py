@@ -75,6 +75,8 @@ def _add_dut(kinds: argparse._SubParsersAction) -> None:
                    help="also run a virtual LPM01A that records the DUT's timestamp pulses (energy mode)")
     d.add_argument("--power-mw", type=non_negative_float, default=5.0, help="power the emulated DUT draws (LPM01A)")
     d.add_argument("--voltage-mv", type=positive_int, default=3300, help="voltage at which it draws --power-mw (LPM01A)")
+    d.add_argument("--buff-percent", type=non_negative_int, default=0, metavar="P",
+                   help="buffer fill the LPM01A's status lines report (fault: a monitor falling behind)")
     d.add_argument("--ready-file", metavar="FILE",
                    help="write the port(s) as JSON to FILE once serving (for scripts)")
     d.set_defaults(handler=handle_dut)
@@ -92,7 +94,7 @@ def handle_dut(args: argparse.Namespace) -> int:
                           f"{model.path.name} ({model.note})", highlight=False)
     lpm = None
     if args.energy_monitor == "lpm01a":
-        lpm = {"power_mw": args.power_mw, "voltage_mv": args.voltage_mv}
+        lpm = {"power_mw": args.power_mw, "voltage_mv": args.voltage_mv, "buff_percent": args.buff_percent}
     try:
         rig = start_rig(wl.id, model.path, tcp_port=args.tcp, baud=args.baud, baud_limit=args.baud_limit,
                         us_per_inference=args.us_per_inference, mode=args.mode, vendor=args.vendor,

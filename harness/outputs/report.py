@@ -233,7 +233,7 @@ NUMERIC_COLUMNS = ("inf/s", "latency ms", "p99 us", "uJ/inf")
 
 def warnings_of(run: Run) -> list[str]:
     """Invalid results, unstable measurements and what was not measured (grouped by reason)."""
-    out = []
+    out = list(run.problems)  # journal lines that could not be used
     s = run.summary
     if s.empty:
         return out
