@@ -280,6 +280,7 @@ class SerialRunner(Runner):
     modes = ("performance", "accuracy", "energy")
     kernels = ()
     default_kernels: dict[str, str] = {}
+    max_window_inferences = 2**32 - 1  # `infer N`: the firmware parses N as a 32-bit unsigned count
 
     @classmethod
     def add_arguments(cls, group: argparse._ArgumentGroup) -> None:

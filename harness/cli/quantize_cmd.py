@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from tinyperf.core.argtypes import positive_float, positive_int
+from tinyperf.core.argtypes import positive_float, positive_int, window_seconds
 from tinyperf.cli.run_cmd import DefaultsFormatter
 from tinyperf.quantize.pipeline import DEFAULT_KERNELS, DEFAULT_MIN_WINDOW, QuantizePlan, run_quantize
 from tinyperf.quantize.recipes import DEFAULT_CALIBRATION, DEFAULT_CLUSTERS, DEFAULT_SPARSITY, VARIANTS, parse_variants
@@ -38,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     rec.add_argument("--sparsity", type=float, default=DEFAULT_SPARSITY, metavar="F", help="target sparsity of 'pruned'")
     rec.add_argument("--clusters", type=int, default=DEFAULT_CLUSTERS, metavar="K", help="weight clusters per layer of 'clustered'")
     meas = p.add_argument_group("measurement")
-    meas.add_argument("--min-window", type=positive_float, default=DEFAULT_MIN_WINDOW, metavar="S",
+    meas.add_argument("--min-window", type=window_seconds, default=DEFAULT_MIN_WINDOW, metavar="S",
                       help="performance window length in seconds; below 10 s NOT MLPerf-valid (quick comparison)")
     meas.add_argument("--kernels", default=",".join(DEFAULT_KERNELS), metavar="LIST",
                       help="kernel back-ends to time (reference, builtin, xnnpack); accuracy always uses reference")

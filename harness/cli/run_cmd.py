@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from tinyperf.device_runners.registry import available_runners
-from tinyperf.core.argtypes import positive_float, positive_int
+from tinyperf.core.argtypes import positive_int, window_seconds
 from tinyperf.core.console import console
 from tinyperf.engine.orchestrator import MODE_CHOICES, RunPlan, resume, start
 from tinyperf.outputs.report import summary_table, warnings_of
@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                       help="performance (latency/throughput), accuracy (every sample), energy (serial runner "
                       "with an energy monitor), or all = performance + accuracy")
     what.add_argument("--runner", "-r", default="host", help="runner plugin (`tinyperf list runners`)")
-    what.add_argument("--min-window", type=positive_float, default=10.0, metavar="S",
+    what.add_argument("--min-window", type=window_seconds, default=10.0, metavar="S",
                       help="minimum length of each performance window in seconds (the rules require 10)")
     inputs = p.add_argument_group("models and data")
     inputs.add_argument("--models-dir", metavar="DIR", help="folder of reference .tflite models (env TINYPERF_MODELS)")

@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from tinyperf.core.errors import TinyperfError
+
 
 def atomic_write_text(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
@@ -32,3 +34,28 @@ def json_default(o: Any) -> Any:
     if isinstance(o, Path):
         return str(o)
     raise TypeError(f"not JSON serializable: {type(o).__name__}")
+
+
+def checked_path(option: str, value: str | Path) -> Path:
+    """A path the user named, absolute, or one line saying why it cannot be used.
+
+    Names that are not UTF-8 are refused here rather than after a run (every result file is
+    UTF-8 JSON/CSV/parquet), and a symlink loop is named as such instead of a traceback.
+    """
+    text = os.fsdecode(value)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raise TinyperfError(option, f"'{shown}' is not a UTF-8 name; results record every path as UTF-8 text",
+                            "rename it (or link to it) with a UTF-8 name") from None
+    try:
+        return Path(text).resolve()
+    except (RuntimeError, OSError) as exc:  # RuntimeError: "Symlink loop from ..."
+        raise TinyperfError(option, f"'{text}' cannot be resolved ({exc})",
+                            "point it at a real folder (the path or one of its links loops back on itself)") from None
+
+
+def printable(name: str) -> str:
+    """A file name from the disk as text that can always be printed (undecodable bytes as \\xNN)."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from tinyperf.core.errors import TinyperfError
 from tinyperf.device_runners.base import DeviceSession, Inference
 from tinyperf.engine.journal import CalibrationRecord, Record, Sample, Window
 from tinyperf.engine.stats import Stats
@@ -49,7 +50,15 @@ class Calibration:
         return self.pilot_elapsed_s / self.pilot_n
 
 
-def calibrate(session: DeviceSession, warmup: int, min_window: float) -> Calibration:
+def window_limit(n: int, max_n: int | None, min_window: float) -> int:
+    """N itself, or a clear refusal when a window would need more inferences than the runner can run."""
+    if max_n is not None and n > max_n:
+        raise TinyperfError("--min-window", f"a {min_window:g} s window needs {n:,} inferences here, more than "
+                            f"the runner can run in one window ({max_n:,})", "use a shorter --min-window (the rules need 10 s)")
+    return n
+
+
+def calibrate(session: DeviceSession, warmup: int, min_window: float, max_n: int | None = None) -> Calibration:
     """Find N so that N inferences last at least `min_window` (the sample is already loaded).
 
     The pilot grows geometrically until it lasts a twentieth of a window (at most 0.5 s), so
@@ -69,7 +78,7 @@ def calibrate(session: DeviceSession, warmup: int, min_window: float) -> Calibra
         grow = target / max(pilot.elapsed_s, 1e-7)
         n = int(min(max(n * 2, math.ceil(n * grow * 1.2)), n * 100))
     per_inf = max(pilot.elapsed_s / n, 1e-9)
-    window_n = max(1, math.ceil(min_window * WINDOW_HEADROOM / per_inf))
+    window_n = window_limit(max(1, math.ceil(min_window * WINDOW_HEADROOM / per_inf)), max_n, min_window)
     return Calibration(n=window_n, warmup=warmup, pilot_n=n, pilot_elapsed_s=pilot.elapsed_s, first_ns=first_ns)
 
 
@@ -97,7 +106,8 @@ Sink = Callable[[Record], Any]
 def run_performance(session: DeviceSession, workload: Workload, items: list[Item], min_window: float,
                     sink: Sink, done: set[int], calibration: Calibration | None,
                     on_window: Callable[[int], None] = lambda i: None, mode: str = "performance",
-                    save_latencies: Callable[[int, np.ndarray], str] | None = None) -> Calibration | None:
+                    save_latencies: Callable[[int, np.ndarray], str] | None = None,
+                    max_n: int | None = None) -> Calibration | None:
     """Run the windows not in `done`; each calibration and window goes to `sink` as a journal record."""
     n_next: int | None = None  # a window that fell short raises N for the windows after it too
     for index, item in enumerate(items):
@@ -105,7 +115,7 @@ def run_performance(session: DeviceSession, workload: Workload, items: list[Item
             continue
         session.load(item.data)
         if calibration is None:
-            calibration = calibrate(session, workload.default_warmup, min_window)
+            calibration = calibrate(session, workload.default_warmup, min_window, max_n)
             sink(CalibrationRecord(workload=workload.id, mode=mode, n=calibration.n, warmup=calibration.warmup,
                                    pilot_n=calibration.pilot_n, pilot_elapsed_s=calibration.pilot_elapsed_s,
                                    first_ns=calibration.first_ns))
@@ -115,7 +125,8 @@ def run_performance(session: DeviceSession, workload: Workload, items: list[Item
             if inf.elapsed_s >= min_window or retries >= MAX_WINDOW_RETRIES:
                 break
             retries += 1
-            n = math.ceil(n * min_window * retry_headroom(retries) / max(inf.elapsed_s, 1e-9))
+            n = window_limit(math.ceil(n * min_window * retry_headroom(retries) / max(inf.elapsed_s, 1e-9)),
+                             max_n, min_window)
         n_next = n
         row = window_row(workload, mode, index, item, inf, retries)
         if index == 0 and row["first_ns"] is None:

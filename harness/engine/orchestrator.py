@@ -23,8 +23,9 @@ from rich.progress import Progress
 from tinyperf.device_runners.base import Runner, RunnerConfig
 from tinyperf.device_runners.registry import get_runner
 from tinyperf.core import config
-from tinyperf.core.argtypes import check_option, positive_float, positive_int
+from tinyperf.core.argtypes import check_option, positive_int, window_seconds
 from tinyperf.core.console import console
+from tinyperf.core.files import checked_path
 from tinyperf.core.errors import DatasetError, ModelError, ResultsError, TinyperfError
 from tinyperf.core.modelfile import ModelFile
 from tinyperf.engine.models import resolve_model
@@ -96,7 +97,7 @@ class RunPlan:
 
     def validate(self) -> None:
         """Refuse what the CLI's argument types refuse, for plans built in Python or read back from run.json."""
-        check_option("--min-window", self.min_window, positive_float)
+        check_option("--min-window", self.min_window, window_seconds)
         check_option("--threads", self.threads, positive_int)
 
     def check_runner(self, runner: type[Runner]) -> None:
@@ -325,6 +326,7 @@ class Orchestrator:
                                     Calibration(cal.n, cal.warmup, cal.pilot_n, cal.pilot_elapsed_s, cal.first_ns)
                                     if cal else None,
                                     on_window=lambda i: progress.advance(task), mode=mode,
+                                    max_n=self.runner_cls.max_window_inferences,
                                     save_latencies=lambda i, lat: self.writer.save_latencies(workload.id, i, lat))
             finally:
                 try:
@@ -383,6 +385,14 @@ def run_name(plan: RunPlan) -> str:
 def start(plan: RunPlan, command: list[str] | None = None) -> Run:
     """Run `plan` in a new run directory; `command` (the argv that asked for it) is recorded."""
     plan.validate()
+    if plan.data_dir:
+        plan.data_dir = str(checked_path("--data-dir", plan.data_dir))
+    if plan.models_dir:
+        plan.models_dir = str(checked_path("--models-dir", plan.models_dir))
+    if plan.model:
+        plan.model = str(checked_path("--model", plan.model))
+    if plan.out:
+        checked_path("--out", plan.out)
     if plan.model and not plan.workloads_explicit:
         plan.workloads = [infer_workload_from_model(plan.model)]
         plan.workloads_explicit = True
@@ -406,12 +416,6 @@ def start(plan: RunPlan, command: list[str] | None = None) -> Run:
     if plan.mode == "accuracy" and config.data_dir(plan.data_dir) is None:
         raise DatasetError(None, "accuracy mode needs sample sets",
                            "pass --data-dir (or set TINYPERF_DATA) to a folder holding <workload>/y_labels.csv")
-    if plan.data_dir:
-        plan.data_dir = str(Path(plan.data_dir).resolve())
-    if plan.models_dir:
-        plan.models_dir = str(Path(plan.models_dir).resolve())
-    if plan.model:
-        plan.model = str(Path(plan.model).resolve())
     resolved = resolve_inputs(plan, runner_cls)
     meta = {"config": asdict(plan), "machine": machine_metadata()}
     if command:
