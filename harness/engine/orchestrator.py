@@ -91,8 +91,8 @@ class RunPlan:
         try:
             plan.validate()
         except TinyperfError as exc:
-            raise ResultsError(where, f"field 'config.{str(exc.where).lstrip('-').replace('-', '_')}': "
-                               f"{exc.problem}", fix) from None
+            option, _, problem = exc.problem.partition(" ")  # check_option says "--min-window <why>"
+            raise ResultsError(where, f"field 'config.{option.lstrip('-').replace('-', '_')}': {problem}", fix) from None
         return plan
 
     def validate(self) -> None:
@@ -431,7 +431,9 @@ def resume(directory: str | Path, command: list[str] | None = None) -> Run:
     read_run_files(directory)  # a clear line for a folder that is not a run, before any lock file is made
     lock = RunLock.acquire(directory)  # held until the run is written: a second --resume is refused here
     try:
-        existing = load_run(directory)
+        meta, _ = read_run_files(directory)
+        # we hold the lock, so no one else is writing: a 'running' run.json is one whose writer died
+        existing = load_run(directory, status="complete" if meta.get("status") == "complete" else "incomplete")
         if existing.status == "complete":
             missing = missing_outputs(existing)
             if not missing:

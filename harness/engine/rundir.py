@@ -222,11 +222,13 @@ def read_run_files(directory: Path) -> tuple[dict[str, Any], Journal]:
 def effective_status(meta: dict[str, Any], directory: Path | None = None) -> str:
     """'running' only while a live process holds the run's lock; otherwise an interrupted run."""
     status = meta.get("status", "unknown")
+    locked = is_locked(directory) if directory is not None else None
+    if locked:
+        return "running"  # a writer is at work, whatever run.json said when it started
     if status != "running":
         return status
-    locked = is_locked(directory) if directory is not None else None
     if locked is not None:
-        return "running" if locked else "incomplete"
+        return "incomplete"
     pid = meta.get("pid")  # runs written before run locks: the best a pid can say
     if pid and meta.get("host_of_pid") == socket.gethostname():
         try:
