@@ -44,6 +44,21 @@ class Item:
     data: bytes
 
 
+def label_rows(labels_path: Path) -> list[tuple[int, list[str]]]:
+    """(line number, fields) of every non-blank row of a label file; a file that is not UTF-8
+    is refused naming the line, never a UnicodeDecodeError."""
+    raw = labels_path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise DatasetError(f"{labels_path}:{line}", f"is not UTF-8 text (byte 0x{raw[exc.start]:02x})",
+                           f"save {labels_path.name} as UTF-8 (sample file names are plain ASCII in EnergyRunner "
+                           "sets)") from None
+    return [(n, row) for n, row in enumerate(csv.reader(io.StringIO(text, newline="")), start=1)
+            if row and any(c.strip() for c in row)]
+
+
 @dataclass
 class Dataset:
     workload: Workload
@@ -67,16 +82,7 @@ class Dataset:
                                "or build the set with `tinyperf datasets build`")
         samples: list[Sample] = []
         seen: set[str] = set()
-        raw = labels_path.read_bytes()
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            line = raw[:exc.start].count(b"\n") + 1
-            raise DatasetError(f"{labels_path}:{line}", f"is not UTF-8 text (byte 0x{raw[exc.start]:02x})",
-                               "save y_labels.csv as UTF-8 (sample file names are plain ASCII in EnergyRunner sets)") from None
-        for lineno, row in enumerate(csv.reader(io.StringIO(text, newline="")), start=1):
-            if not row or all(not c.strip() for c in row):
-                continue
+        for lineno, row in label_rows(labels_path):
             samples.append(cls._parse_row(workload, root, labels_path, lineno, row, seen))
         if not samples:
             raise DatasetError(labels_path, "lists no samples", "add one row per .bin file: 'file,classes,label'")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 from pathlib import Path
 
 from rich.table import Table
@@ -13,7 +12,7 @@ from tinyperf.core.errors import DatasetError
 from tinyperf.workloads.builders import BuildResult, build_set
 from tinyperf.workloads.builders.toycar import SUBSETS
 from tinyperf.workloads.catalog import WORKLOADS, get_workload
-from tinyperf.workloads.dataset import LABELS_FILE, Dataset
+from tinyperf.workloads.dataset import LABELS_FILE, Dataset, label_rows
 
 SOURCES = {
     "kws01": "Speech Commands v2: the test archive's word folders, the main archive (testing_list.txt), "
@@ -89,8 +88,7 @@ def infer_workload(folder: Path) -> str:
     if not labels.is_file():
         raise DatasetError(labels, "missing; every EnergyRunner set needs its label file",
                            "check the folder, or build the set with `tinyperf datasets build`")
-    with labels.open(newline="") as fh:
-        row = next((r for r in csv.reader(fh) if r and any(c.strip() for c in r)), None)
+    row = next((r for _, r in label_rows(labels)), None)
     if row is None:
         raise DatasetError(labels, "lists no samples", "add one row per .bin file: 'file,classes,label'")
     classes = row[1].strip() if len(row) > 1 else ""
