@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+
 from tinyperf.core.errors import TinyperfError
 from tinyperf.workloads.spec import InputEncoding, Workload
 
@@ -84,11 +86,17 @@ WORKLOADS: dict[str, Workload] = {w.id: w for w in (KWS01, VWW01, IC01, AD01)}
 
 
 def get_workload(workload_id: str) -> Workload:
-    try:
-        return WORKLOADS[workload_id]
-    except KeyError:
-        raise TinyperfError(
-            None,
-            f"unknown workload '{workload_id}'",
-            f"use one of {', '.join(WORKLOADS)} (`tinyperf list workloads`)",
-        ) from None
+    """The workload named (any case: `KWS01` is kws01); an unknown name gets a "did you mean"."""
+    return WORKLOADS[workload_arg(workload_id)]
+
+
+def workload_arg(text: str) -> str:
+    """A workload id as typed on the command line, normalized; the argparse `type` of every
+    workload option, so a typo is one line with a suggestion rather than the whole usage."""
+    wanted = str(text).strip().lower()
+    if wanted in WORKLOADS:
+        return wanted
+    close = difflib.get_close_matches(wanted, list(WORKLOADS), n=1, cutoff=0.5)
+    hint = f"did you mean {close[0]}? " if close else ""
+    raise TinyperfError(None, f"unknown workload '{text}'",
+                        f"{hint}use one of {', '.join(WORKLOADS)} (`tinyperf list workloads`)")

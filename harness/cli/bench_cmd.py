@@ -10,7 +10,7 @@ from tinyperf.core.argtypes import positive_int
 from tinyperf.core.console import console
 from tinyperf.core.errors import TinyperfError
 from tinyperf.engine.models import resolve_model
-from tinyperf.workloads.catalog import WORKLOADS, get_workload
+from tinyperf.workloads.catalog import WORKLOADS, get_workload, workload_arg
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("what", choices=("overhead", "upload"), help="what to measure")
     p.add_argument("--port", metavar="PORT", help="upload: the board (device path, socket:// or rfc2217:// URL)")
     p.add_argument("--baud", type=positive_int, default=115200, help="upload: line rate, for the wire-time bound (default 115200)")
-    p.add_argument("--workload", "-w", action="append", choices=list(WORKLOADS), metavar="ID",
+    p.add_argument("--workload", "-w", action="append", type=workload_arg, metavar="ID",
                    help="repeatable; default: ad01 for overhead (the fastest model, where overhead shows most), "
                    "vww01 for upload (the largest input)")
     p.add_argument("--models-dir", metavar="DIR", help="overhead: folder of reference .tflite models "

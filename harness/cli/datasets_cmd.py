@@ -11,7 +11,7 @@ from tinyperf.core.console import console, err_console
 from tinyperf.core.errors import DatasetError
 from tinyperf.workloads.builders import BuildResult, build_set
 from tinyperf.workloads.builders.toycar import SUBSETS
-from tinyperf.workloads.catalog import WORKLOADS, get_workload
+from tinyperf.workloads.catalog import WORKLOADS, get_workload, workload_arg
 from tinyperf.workloads.dataset import LABELS_FILE, Dataset, label_rows
 
 SOURCES = {
@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     b = dsub.add_parser("build", help="write a workload's set from a source dataset",
                         description="Write <workload>'s EnergyRunner set into --out. Sources: "
                         + "; ".join(f"{k}: {v}" for k, v in SOURCES.items()) + ".")
-    b.add_argument("workload", choices=list(WORKLOADS), help="which set to build")
+    b.add_argument("workload", type=workload_arg, metavar="WORKLOAD", help="which set to build")
     b.add_argument("--from", dest="source", required=True, metavar="SOURCE", help="the unpacked source dataset")
     b.add_argument("--out", required=True, metavar="DIR", help="folder to write the .bin files and y_labels.csv into")
     b.add_argument("--labels", metavar="CSV", help="kws01: labels CSV for a flat folder of clips "
@@ -50,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         description="Open a set the way `tinyperf run` does and report problems or a summary. "
                         "The workload is inferred from y_labels.csv unless --workload is given.")
     c.add_argument("folder", metavar="DIR", help="the set's folder (holding y_labels.csv)")
-    c.add_argument("--workload", choices=list(WORKLOADS), help="the workload the set is for (default: inferred)")
+    c.add_argument("--workload", type=workload_arg, metavar="ID", help="the workload the set is for (default: inferred)")
     c.set_defaults(handler=handle_check)
 
 

@@ -36,14 +36,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _add_dut(kinds: argparse._SubParsersAction) -> None:
     from tinyperf.device_runners.emulators.dut import RESULT_FORMATS
-    from tinyperf.workloads.catalog import WORKLOADS
+    from tinyperf.workloads.catalog import WORKLOADS, workload_arg
 
     d = kinds.add_parser(
         "dut", help="a virtual DUT running MLPerf Tiny (EEMBC) firmware",
         description="A virtual board: the EEMBC test-harness protocol exactly (quirks included), outputs "
         "from the real model on LiteRT reference kernels (= TFLite Micro), timestamps from a deterministic "
         "clock advanced --us-per-inference per inference (a 10 s window costs no wall time).")
-    d.add_argument("--workload", "-w", required=True, choices=list(WORKLOADS), help="firmware for this workload")
+    d.add_argument("--workload", "-w", required=True, type=workload_arg, metavar="ID", help="firmware for this workload")
     d.add_argument("--model", metavar="FILE", help="the .tflite the firmware runs (default: the reference model)")
     d.add_argument("--models-dir", metavar="DIR", help="folder of reference models (env TINYPERF_MODELS)")
     where = d.add_mutually_exclusive_group()

@@ -23,7 +23,7 @@ from tinyperf.core.console import console, err_console
 from tinyperf.core.errors import TinyperfError
 from tinyperf.core.modelfile import ModelFile
 from tinyperf.engine.models import resolve_model
-from tinyperf.workloads.catalog import WORKLOADS, get_workload
+from tinyperf.workloads.catalog import WORKLOADS, get_workload, workload_arg
 from tinyperf.workloads.frontends import RAW_SUFFIXES, FrontendWarning, sample_bytes
 from tinyperf.workloads.spec import Workload
 
@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "class with its probability (ad01: the anomaly score, the mean window reconstruction "
                        "error; higher = more anomalous). Accepts .wav for kws01/ad01, images for vww01/ic01, "
                        "and EnergyRunner .bin samples for any workload.")
-    p.add_argument("workload", choices=list(WORKLOADS), help="which workload's front-end and model")
+    p.add_argument("workload", type=workload_arg, metavar="WORKLOAD", help="which workload's front-end and model")
     p.add_argument("inputs", nargs="+", metavar="FILE", help="raw inputs (.wav, .png/.jpg, or .bin samples)")
     p.add_argument("--model", metavar="FILE", help="a .tflite model instead of the workload's reference model")
     p.add_argument("--models-dir", metavar="DIR", help="folder of reference .tflite models (env TINYPERF_MODELS)")

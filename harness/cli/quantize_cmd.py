@@ -9,7 +9,7 @@ from tinyperf.cli.run_cmd import DefaultsFormatter
 from tinyperf.quantize.pipeline import DEFAULT_KERNELS, DEFAULT_MIN_WINDOW, QuantizePlan, run_quantize
 from tinyperf.quantize.recipes import DEFAULT_CALIBRATION, DEFAULT_CLUSTERS, DEFAULT_SPARSITY, VARIANTS, parse_variants
 from tinyperf.quantize.sources import ENV_KERAS
-from tinyperf.workloads.catalog import WORKLOADS
+from tinyperf.workloads.catalog import WORKLOADS, workload_arg
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "full sample set (reference kernels), latency per kernel back-end. Writes one folder with the "
         ".tflite variants and their build records, a run directory per measurement, and quantize.csv/.parquet.",
         formatter_class=DefaultsFormatter)
-    p.add_argument("workload", choices=list(WORKLOADS), metavar="WORKLOAD", help=f"one of {', '.join(WORKLOADS)}")
+    p.add_argument("workload", type=workload_arg, metavar="WORKLOAD", help=f"one of {', '.join(WORKLOADS)}")
     src = p.add_argument_group("model and data")
     src.add_argument("--keras-model", metavar="PATH", help="trained Keras model (.h5/.keras or SavedModel folder)")
     src.add_argument("--keras-dir", metavar="DIR",

@@ -9,7 +9,7 @@ from tinyperf.core.argtypes import positive_int, window_seconds
 from tinyperf.core.console import console
 from tinyperf.engine.orchestrator import MODE_CHOICES, RunPlan, resume, start
 from tinyperf.outputs.report import summary_table, warnings_of
-from tinyperf.workloads.catalog import WORKLOADS
+from tinyperf.workloads.catalog import WORKLOADS, workload_arg
 
 
 class DefaultsFormatter(argparse.HelpFormatter):
@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(`tinyperf fetch models`), or else built-in reference architectures with synthetic weights.",
         formatter_class=DefaultsFormatter)
     what = p.add_argument_group("what to run")
-    what.add_argument("--workload", "-w", action="append", choices=list(WORKLOADS), metavar="ID",
+    what.add_argument("--workload", "-w", action="append", type=workload_arg, metavar="ID",
                       help=f"workload to run, repeatable ({', '.join(WORKLOADS)}); default: all")
     what.add_argument("--mode", "-m", choices=MODE_CHOICES, default="all",
                       help="performance (latency/throughput), accuracy (every sample), energy (serial runner "

@@ -29,7 +29,8 @@ from tinyperf.core.files import checked_path
 from tinyperf.core.errors import DatasetError, ModelError, ResultsError, TinyperfError
 from tinyperf.core.modelfile import ModelFile
 from tinyperf.engine.models import resolve_model
-from tinyperf.engine.modes import Calibration, run_accuracy, run_performance
+from tinyperf.engine.modes import WINDOW_HEADROOM, Calibration, run_accuracy, run_performance
+from tinyperf.engine.summary import RULES_WINDOWS
 from tinyperf.core.progress import run_progress
 from tinyperf.core.provenance import machine_metadata
 from tinyperf.engine.journal import JOURNAL, Journal, Record, Sample, Session, Skipped, Warning, Window
@@ -187,6 +188,32 @@ def dataset_for(plan: RunPlan, workload: Workload) -> Dataset | None:
                                f"`tinyperf datasets build {workload.id}`")
         return None
     return Dataset.open(workload, folder)
+
+
+def announce_first_run(plan: RunPlan, runner_cls: type[Runner]) -> None:
+    """Before a default-model build (the first `tinyperf run` on a machine), say what will happen
+    and about how long, so a minute of TensorFlow and minutes of windows are not a surprise."""
+    if not runner_cls.needs_model or plan.model or plan.models_dir:
+        return
+    from tinyperf.engine.default_models import BUILD_ESTIMATE, cache_folder, needs_build
+
+    fallbacks = []
+    for wl_id in plan.workloads:
+        try:
+            resolve_model(get_workload(wl_id), None, None, allow_default=False)
+        except ModelError:
+            fallbacks.append(wl_id)
+    to_build = needs_build(fallbacks)
+    if not to_build:
+        return
+    perf_modes = [m for m in plan.modes_for(runner_cls) if m != "accuracy"]
+    windows = len(plan.workloads) * len(perf_modes) * RULES_WINDOWS
+    bench = (f"then {windows} performance windows of at least {plan.min_window:g} s (about "
+             f"{max(1, round(windows * plan.min_window * WINDOW_HEADROOM / 60))} min)" if windows else "then the run")
+    console.print(f"[bold]first run:[/] no model for {', '.join(to_build)} (none in --models-dir, TINYPERF_MODELS "
+                  "or `tinyperf fetch models`), so tinyperf builds the reference architectures with TensorFlow "
+                  f"once ({BUILD_ESTIMATE}), caches them in {cache_folder()}, {bench}. Their weights are "
+                  "synthetic: speed is representative, accuracy is not measured.", highlight=False)
 
 
 def resolve_inputs(plan: RunPlan, runner_cls: type[Runner]) -> dict[str, tuple[ModelFile | None, Dataset | None]]:
@@ -416,6 +443,7 @@ def start(plan: RunPlan, command: list[str] | None = None) -> Run:
     if plan.mode == "accuracy" and config.data_dir(plan.data_dir) is None:
         raise DatasetError(None, "accuracy mode needs sample sets",
                            "pass --data-dir (or set TINYPERF_DATA) to a folder holding <workload>/y_labels.csv")
+    announce_first_run(plan, runner_cls)
     resolved = resolve_inputs(plan, runner_cls)
     meta = {"config": asdict(plan), "machine": machine_metadata()}
     if command:

@@ -18,6 +18,8 @@ from tinyperf.engine.stats import Stats
 from tinyperf.workloads.catalog import WORKLOADS
 from tinyperf.workloads.scoring import roc_auc, top1_percent
 
+#: the dataset a row names when the run had no sample set (performance on generated inputs)
+SYNTHETIC_INPUTS = "synthetic inputs"
 #: the rules: exactly 5 windows of at least 10 s
 RULES_WINDOWS = 5
 RULES_MIN_WINDOW_S = 10.0
@@ -53,7 +55,7 @@ def _provenance(meta: dict[str, Any], workload: str, session: dict[str, Any]) ->
         "model_source": model.get("source"),
         "model_note": model.get("note") or None,
         "synthetic_weights": bool(model.get("synthetic_weights", False)),
-        "dataset": dataset.get("path", "synthetic inputs" if not dataset else None),
+        "dataset": dataset.get("path", SYNTHETIC_INPUTS if not dataset else None),
         "dataset_sha256": dataset.get("sha256"),
         "harness_version": machine.get("harness_version"),
         "hostname": machine.get("hostname"),

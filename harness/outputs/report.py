@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tinyperf.engine.rundir import Run
-from tinyperf.engine.summary import is_invalid
+from tinyperf.engine.summary import SYNTHETIC_INPUTS, is_invalid
 from tinyperf.workloads.catalog import WORKLOADS
 
 MISSING = "[dim]–[/]"  # explained in the table caption: never shown as 0
@@ -194,8 +194,10 @@ def summary_table(run: Run) -> FittedTable:
             quality += f" [dim](target {target:g}{' %' if WORKLOADS[wl].scoring == 'top1' else ''})[/]"
         kernels = [k for k in (_text(perf.get("kernels")), _text((acc or {}).get("kernels"))) if k]
         devices = [_text(r.get("device")) for r in (perf, acc or {}) if r and r.get("runner") not in (None, "host")]
+        synthetic_inputs = bool(perf) and perf.get("dataset") == SYNTHETIC_INPUTS
         rows.append({
             "workload": wl, "model": model + (" †" if synthetic else ""), "synthetic": synthetic, "invalid": invalid,
+            "synthetic_inputs": synthetic_inputs,
             "inf/s": fmt(perf.get("throughput_ips"), ",.1f") + ("*" if invalid else ""),
             "latency ms": fmt(perf.get("latency_ms"), ".3f"),
             "p99 us": fmt(perf.get("lat_p99_us"), ",.1f"),
@@ -209,6 +211,12 @@ def summary_table(run: Run) -> FittedTable:
         notes.append("* not a valid MLPerf Tiny result (see below)")
     if any(r["synthetic"] for r in rows):
         notes.append("† architecture only, synthetic weights")
+    if any(r["synthetic_inputs"] for r in rows):
+        every = all(r["synthetic_inputs"] for r in rows)
+        if not every:
+            for r in rows:
+                r["workload"] += " §" if r["synthetic_inputs"] else ""
+        notes.append(("inputs" if every else "§ inputs") + ": synthetic (no sample set; pass --data-dir for the real ones)")
     once = {}  # the same everywhere: said once, under the table, instead of a column
     for c in ("kernels", "device"):
         values = {r[c] for r in rows}

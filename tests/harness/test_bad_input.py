@@ -212,3 +212,21 @@ def test_a_window_past_the_runners_limit_is_refused() -> None:
     assert window_limit(2**32 - 1, 2**32 - 1, 10.0) == 2**32 - 1
     with pytest.raises(TinyperfError, match="more than the runner can run in one window"):
         window_limit(2**32, 2**32 - 1, 3600.0)
+
+
+@pytest.mark.parametrize("command", [["run", "-w", "kws1"], ["predict", "vvw01", "x.bin"], ["datasets", "check", ".", "--workload", "IC1"],
+                                     ["emulate", "dut", "-w", "adO1"]])
+def test_a_mistyped_workload_gets_a_suggestion_not_the_usage(command: list[str], tmp_path: Path) -> None:
+    r = tinyperf(*command, "--out", tmp_path) if command[0] == "run" else tinyperf(*command)
+    _assert_one_clear_line(r, "unknown workload", "did you mean")
+    assert "usage:" not in r.stderr
+
+
+def test_workload_names_are_case_insensitive(models_dir: Path, tmp_path: Path) -> None:
+    r = tinyperf("run", "-w", "KWS01", "--mode", "performance", "--min-window", "0.05", "--models-dir", models_dir,
+                 "--out", tmp_path)
+    assert r.returncode == 0, r.stderr
+    from tinyperf import load_run
+    from tests.harness.cli_helpers import only_run_dir
+
+    assert list(load_run(only_run_dir(tmp_path)).summary["workload"]) == ["kws01"]
