@@ -18,12 +18,13 @@ import numpy as np
 from rich.table import Table
 
 from tinyperf.device_runners.base import RunnerConfig
-from tinyperf.device_runners.host import KERNELS, HostRunner
+from tinyperf.cli import options
+from tinyperf.device_runners.host import HostRunner
 from tinyperf.core.console import console, err_console
 from tinyperf.core.errors import TinyperfError
 from tinyperf.core.modelfile import ModelFile
 from tinyperf.engine.models import resolve_model
-from tinyperf.workloads.catalog import WORKLOADS, get_workload
+from tinyperf.workloads.catalog import get_workload
 from tinyperf.workloads.frontends import RAW_SUFFIXES, FrontendWarning, sample_bytes
 from tinyperf.workloads.spec import Workload
 
@@ -36,11 +37,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "class with its probability (ad01: the anomaly score, the mean window reconstruction "
                        "error; higher = more anomalous). Accepts .wav for kws01/ad01, images for vww01/ic01, "
                        "and EnergyRunner .bin samples for any workload.")
-    p.add_argument("workload", choices=list(WORKLOADS), help="which workload's front-end and model")
+    options.add_workload_positional(p, help="which workload's front-end and model")
     p.add_argument("inputs", nargs="+", metavar="FILE", help="raw inputs (.wav, .png/.jpg, or .bin samples)")
-    p.add_argument("--model", metavar="FILE", help="a .tflite model instead of the workload's reference model")
-    p.add_argument("--models-dir", metavar="DIR", help="folder of reference .tflite models (env TINYPERF_MODELS)")
-    p.add_argument("--kernels", choices=KERNELS, default="reference",
+    options.add_model(p, help="a .tflite model instead of the workload's reference model")
+    options.add_models_dir(p)
+    options.add_kernels(p, HostRunner.kernels, default=HostRunner.default_kernels["accuracy"],
                    help="LiteRT kernel back-end (default: reference, the TFLite Micro arithmetic)")
     p.add_argument("--json", action="store_true", help="print the predictions as JSON instead of tables")
     p.set_defaults(handler=handle)
