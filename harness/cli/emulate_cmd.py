@@ -71,8 +71,12 @@ def _add_dut(kinds: argparse._SubParsersAction) -> None:
     d.add_argument("--interface-board", choices=("none", "stm32h573", "arduino"), default="none",
                    help="put a virtual interface board in front of the DUT (the host talks to the board)")
     d.add_argument("--dut-baud", type=positive_int, default=9600, metavar="N", help="DUT rate behind the interface board")
-    d.add_argument("--energy-monitor", choices=("none", "lpm01a"), default="none",
-                   help="also run a virtual LPM01A that records the DUT's timestamp pulses (energy mode)")
+    from tinyperf.device_runners.energy import monitors
+
+    emulated = [name for name, cls in monitors().items() if cls.emulated]
+    d.add_argument("--energy-monitor", choices=("none", *emulated), default="none",
+                   help=f"also run a virtual energy monitor ({', '.join(emulated)}) that records the DUT's "
+                   "timestamp pulses (energy mode)")
     d.add_argument("--power-mw", type=non_negative_float, default=5.0, help="power the emulated DUT draws (LPM01A)")
     d.add_argument("--voltage-mv", type=positive_int, default=3300, help="voltage at which it draws --power-mw (LPM01A)")
     d.add_argument("--ready-file", metavar="FILE",
