@@ -29,7 +29,7 @@ def workloads_table() -> Table:
     t.add_column("task")
     t.add_column("reference model", overflow="fold")  # a long name folds, never ends in "…"
     for w in WORKLOADS.values():
-        target = f"top-1 >= {w.quality_target:g} %" if w.scoring == "top1" else f"AUC >= {w.quality_target:g}"
+        target = w.scoring.target(w.quality_target)
         facts = (f"[dim]input {'x'.join(map(str, w.input_shape[1:]))} · {target}\n"
                  f"default infer N W: {w.default_n} {w.default_warmup}[/]")
         t.add_row(w.id, f"{w.task}\n{facts}", f"{w.architecture}\n{w.reference_model}")

@@ -63,7 +63,7 @@ class Prediction:
         return float(np.mean(self.scores))
 
     def as_dict(self) -> dict:
-        if self.workload.scoring == "auc":
+        if not self.workload.scoring.classifies:
             return {"file": self.file, "anomaly_score": self.anomaly_score, "windows": int(self.scores.size)}
         return {"file": self.file, "class": self.ranked[0][0], "probability": self.ranked[0][1],
                 "top": [{"class": c, "probability": p} for c, p in self.ranked]}
@@ -89,12 +89,11 @@ def predict(wl: Workload, model: ModelFile, paths: list[Path], kernels: str = "r
         predictions = []
         for path in paths:
             data = input_bytes(wl, path)
-            step = wl.stride_bytes or wl.sample_bytes
             scores = []
-            for w in range(wl.windows_per_file):
-                session.load(data[w * step:w * step + wl.upload_bytes])
+            for window in wl.windows(data):  # the same windows accuracy mode scores
+                session.load(window)
                 scores.append(session.infer(1, 0).results)
-            values = np.concatenate(scores) if wl.scoring == "auc" else scores[0]
+            values = scores[0] if wl.scoring.classifies else np.concatenate(scores)
             predictions.append(Prediction(str(path), np.asarray(values, dtype=np.float64), wl))
         return predictions
     finally:
@@ -110,7 +109,7 @@ def _display_names(predictions: list[Prediction]) -> list[str]:
 def _table(predictions: list[Prediction]) -> Table:
     wl = predictions[0].workload
     names = _display_names(predictions)
-    if wl.scoring == "auc":
+    if not wl.scoring.classifies:
         table = Table(title=f"{wl.id} anomaly scores (mean window reconstruction error; higher = more anomalous)")
         for col in ("file", "anomaly score", "windows"):
             table.add_column(col, justify="left" if col == "file" else "right", overflow="fold")
@@ -150,7 +149,7 @@ def handle(args: argparse.Namespace) -> int:
         return 0
     console.print(f"model {model.path} ({model.source}), LiteRT {args.kernels} kernels", highlight=False,
                   soft_wrap=True)
-    if wl.scoring != "auc" and len(predictions) == 1:
+    if wl.scoring.classifies and len(predictions) == 1:
         name, prob = predictions[0].ranked[0]
         console.print(f"{predictions[0].file}: [bold]{name}[/] (probability {prob:.3f})", highlight=False,
                       soft_wrap=True)

@@ -15,7 +15,7 @@ import pandas as pd
 
 from tinyperf.engine.stats import Stats
 from tinyperf.workloads.catalog import WORKLOADS
-from tinyperf.workloads.scoring import roc_auc, top1_percent
+from tinyperf.workloads.scoring import scoring_columns
 
 #: the rules: exactly 5 windows of at least 10 s
 RULES_WINDOWS = 5
@@ -120,22 +120,10 @@ def accuracy_summary(wl: str, srows: pd.DataFrame, meta: dict[str, Any]) -> dict
     workload = WORKLOADS[wl]
     wmeta = meta.get("workloads", {}).get(wl, {})
     expected_files = (wmeta.get("dataset") or {}).get("files")
-    out: dict[str, Any] = {"top1_pct": None, "auc": None, "quality_target": workload.quality_target}
+    out: dict[str, Any] = {**dict.fromkeys(scoring_columns()), "quality_target": workload.quality_target}
     out["n_inferences"] = len(srows)
-    if workload.scoring == "auc":
-        if len(srows):
-            per_file = srows.groupby("file", sort=False).agg(score=("score", "mean"), label=("label", "first"),
-                                                             windows=("window", "count"))
-            per_file = per_file[per_file["windows"] == workload.windows_per_file]
-            out["n_files"] = len(per_file)
-            out["auc"] = roc_auc(per_file["score"].to_numpy(), per_file["label"].to_numpy()) if len(per_file) else None
-        else:
-            out["n_files"] = 0
-        value = out["auc"]
-    else:
-        out["n_files"] = len(srows)
-        out["top1_pct"] = top1_percent(srows["predicted"], srows["label"]) if len(srows) else None
-        value = out["top1_pct"]
+    value, out["n_files"] = workload.scoring.aggregate(srows, workload.windows_per_file)
+    out[workload.scoring.column] = value
     out["complete"] = expected_files is not None and out["n_files"] == expected_files
     if value is not None and not (isinstance(value, float) and math.isnan(value)):
         out["meets_target"] = bool(value >= workload.quality_target)

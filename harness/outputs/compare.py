@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tinyperf.outputs.report import MISSING, fmt, quality_cell
+from tinyperf.workloads.scoring import SCORINGS, TOP1
 
 INVALID_NOTE = "* not a valid MLPerf Tiny result (see below)"  # the mark and words of `tinyperf show`
 WITHHELD = "‡"
@@ -75,7 +76,7 @@ def compare_renderables(table: pd.DataFrame) -> list[RenderableType]:
             else:  # the model lives on the board: what it reports running, as `tinyperf show` says it
                 model = f"{r.get('model_id')} (device)" if _present(r.get("model_id")) else f"on {r.get('device')}"
             quality = (MISSING + WITHHELD) if _present(r.get("quality_withheld")) else quality_cell(
-                r.to_dict() if _present(r.get("top1_pct")) or _present(r.get("auc")) else None)
+                r.to_dict() if any(_present(r.get(s.column)) for s in SCORINGS) else None)
             speedup = r.get("speedup_vs_first")
             cells = [wl if i == 0 else "", r["run"], model + (" †" if _present(r.get("synthetic_weights")) and bool(r["synthetic_weights"]) else ""),
                      fmt(r.get("throughput_ips"), ",.1f") + ("*" if is_invalid(r.get("valid")) else ""),
@@ -101,8 +102,8 @@ def _accuracy_cell(workload: str, value: Any) -> str:
 
     if not _present(value):
         return MISSING
-    scoring = WORKLOADS[workload].scoring if workload in WORKLOADS else "top1"
-    return quality_cell({"auc": value} if scoring == "auc" else {"top1_pct": value})
+    scoring = WORKLOADS[workload].scoring if workload in WORKLOADS else TOP1
+    return quality_cell({scoring.column: value})
 
 
 def leaderboard_renderables(board: pd.DataFrame, top: int) -> list[RenderableType]:
