@@ -37,8 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _register_refusal(sub: argparse._SubParsersAction, exc: TinyperfError) -> None:
     """`tinyperf run` says why it cannot start (the other commands still work)."""
-    p = sub.add_parser("run", help=f"{HELP} (unavailable: {exc.one_line()})", add_help=False)
-    p.add_argument("rest", nargs=argparse.REMAINDER)
+    # no option prefix: every argument, '-w' included, is swallowed so the refusal itself is what is said
+    p = sub.add_parser("run", help=f"{HELP} (unavailable: {exc.one_line()})", add_help=False, prefix_chars="\0")
+    p.add_argument("rest", nargs="*")
 
     def refuse(args: argparse.Namespace) -> int:
         raise exc
