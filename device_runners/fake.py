@@ -9,12 +9,14 @@ same output, on every machine, so the orchestrator, resume, report and plug-in p
 tested in-process without the reference models or data.
 
     tinyperf run --runner fake -w kws01 --min-window 0.2
+    TINYPERF_FAKE_INTERRUPT_AFTER=300 tinyperf run --runner fake --mode accuracy ...  # then --resume
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 from typing import Any
 
 import numpy as np
@@ -22,6 +24,8 @@ import numpy as np
 from tinyperf.core.argtypes import non_negative_float, non_negative_int, positive_float
 from tinyperf.device_runners.base import Inference, Runner, RunnerConfig
 
+#: set to N, the fake device acts as if Ctrl-C came after N `infer` commands of a session (to try --resume)
+ENV_INTERRUPT = "TINYPERF_FAKE_INTERRUPT_AFTER"
 #: simulated time per inference when neither the option nor the workload's published latency says
 DEFAULT_US = 1000.0
 SIMULATED = "simulated"
@@ -53,7 +57,9 @@ class FakeSession:
         self.us = float(opts.get("fake_us_per_inference") or published_us)
         self.noise = float(opts.get("fake_noise") or 0.0)
         self.rng = np.random.default_rng(int(opts.get("fake_seed") or 0))
-        self.interrupt_after = opts.get("fake_interrupt_after")
+        # not an option: a Ctrl-C is not part of the plan that --resume repeats
+        after = os.environ.get(ENV_INTERRUPT)
+        self.interrupt_after = int(after) if after else None
         self.kernels = config.kernels or FakeRunner.default_kernels.get(config.mode, SIMULATED)
         self.threads = config.threads if config.threads is not None else 1
         self.inferences = 0
@@ -102,8 +108,6 @@ class FakeRunner(Runner):
         group.add_argument("--fake-noise", type=non_negative_float, metavar="F",
                            help="relative standard deviation of each inference's time (default 0: identical)")
         group.add_argument("--fake-seed", type=non_negative_int, metavar="N", help="seed of the noise (default 0)")
-        group.add_argument("--fake-interrupt-after", type=non_negative_int, metavar="N",
-                           help="act as if Ctrl-C came after N `infer` commands (to try --resume)")
 
     def open(self, config: RunnerConfig) -> FakeSession:
         return FakeSession(config)

@@ -31,6 +31,8 @@ def run_cli(*args: str | Path, cwd: Path | None = None, env: dict | None = None,
     from tinyperf.cli import main
     from tinyperf.core.console import console, err_console
 
+    if env and "COLUMNS" in env:  # the terminal width a subprocess would have been given
+        width = int(env["COLUMNS"])
     argv = [str(a) for a in args]
     out, err = io.StringIO(), io.StringIO()
     saved_env = {k: os.environ.get(k) for k in (env or {})}

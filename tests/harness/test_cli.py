@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from tinyperf.cli import COMMANDS, build_parser
-from tests.harness.cli_helpers import rendered, tinyperf
+from tests.harness.cli_helpers import rendered, run_cli as tinyperf
 
 
 def test_every_listed_command_is_offered() -> None:

@@ -16,7 +16,7 @@ from tinyperf.core.errors import ResultsError
 from tinyperf.outputs.leaderboard import OURS, compare, leaderboard, merge_runs
 from tinyperf.engine.rundir import load_run
 from tinyperf.outputs.site import write_site
-from tests.harness.cli_helpers import only_run_dir, rendered, tinyperf
+from tests.harness.cli_helpers import only_run_dir, rendered, run_cli as tinyperf
 
 
 @pytest.fixture(scope="module")
