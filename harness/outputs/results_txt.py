@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
+from tinyperf.core.files import atomic_write_text
 from tinyperf.workloads.scoring import SCORINGS
+
+if TYPE_CHECKING:
+    from tinyperf.engine.rundir import Run
 
 
 def _fmt(x: float, digits: int) -> str:
@@ -29,3 +35,13 @@ def results_txt(summary: pd.DataFrame) -> dict[str, str]:
                 if pd.notna(row.get(scoring.column)):
                     lines.append(scoring.results_line(float(row[scoring.column])))
     return {wl: "\n".join(lines) + "\n" for wl, lines in out.items() if lines}
+
+
+class ResultsTxtFormat:
+    """The built-in format `results-txt`: `<workload>/results.txt` in the run directory."""
+
+    def write(self, run: Run) -> None:
+        for workload, text in results_txt(run.summary).items():
+            folder = run.path / workload
+            folder.mkdir(exist_ok=True)
+            atomic_write_text(folder / "results.txt", text)

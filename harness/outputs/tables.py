@@ -1,4 +1,4 @@
-"""The run's tables as files: parquet + CSV for windows, samples and summary, and results.txt."""
+"""The run's tables as files: parquet + CSV for windows, samples and summary (output format `tables`)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,11 @@ import json
 import numpy as np
 import pandas as pd
 
-from tinyperf.core.files import atomic_write_text
 from tinyperf.engine.rundir import TABLES, Run
-from tinyperf.outputs.results_txt import results_txt
 
 
 def write_tables(run: Run) -> None:
-    """Materialize parquet + CSV tables and the checker-compatible results.txt files."""
+    """Materialize parquet + CSV tables."""
     for name in TABLES:
         df: pd.DataFrame = getattr(run, name)
         csv_df = df.copy()
@@ -25,14 +23,10 @@ def write_tables(run: Run) -> None:
         except Exception as exc:  # never lose the CSV because of a parquet type quirk
             (run.path / f"{name}.parquet.error").write_text(str(exc))
         csv_df.to_csv(run.path / f"{name}.csv", index=False)
-    for workload, text in results_txt(run.summary).items():
-        folder = run.path / workload
-        folder.mkdir(exist_ok=True)
-        atomic_write_text(folder / "results.txt", text)
 
 
 class TablesFormat:
-    """The built-in format: parquet + CSV tables and per-workload results.txt."""
+    """The built-in format: parquet + CSV tables."""
 
     def write(self, run: Run) -> None:
         write_tables(run)
