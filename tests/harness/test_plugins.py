@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -41,6 +42,9 @@ acmemeter = "tinyperf_acme.meter:AcmeMeter"
 
 [project.entry-points."tinyperf.outputs"]
 acme-report = "tinyperf_acme.report:AcmeReport"
+
+[project.entry-points."tinyperf.workloads"]
+acme01 = "tinyperf_acme.workload:ACME01"
 """
 
 RUNNER = '''
@@ -172,6 +176,18 @@ class AcmeReport:
         (run.path / "acme-report.txt").write_text("\\n".join(lines) + "\\n")
 '''
 
+WORKLOAD = '''
+"""A workload is one module: its spec, with the scoring object it carries."""
+
+from tinyperf.workloads.scoring import TOP1
+from tinyperf.workloads.spec import InputEncoding, Workload
+
+ACME01 = Workload(id="acme01", task="acme toy task (8 bytes, 2 classes)", labels=("zero", "one"),
+                  input_shape=(1, 8), output_shape=(1, 2), encoding=InputEncoding("uint8", 1 / 255, 0),
+                  sample_bytes=8, scoring=TOP1, quality_target=50.0, reference_model="acme01.tflite",
+                  reference_float_model="acme01_float.tflite", default_n=100, default_warmup=1)
+'''
+
 
 @pytest.fixture(scope="module")
 def acme_installed(tmp_path_factory) -> Path:
@@ -181,7 +197,7 @@ def acme_installed(tmp_path_factory) -> Path:
     pkg = src / "tinyperf_acme"
     pkg.mkdir()
     (pkg / "__init__.py").write_text("")
-    for name, text in (("runner", RUNNER), ("meter", METER), ("report", REPORT)):
+    for name, text in (("runner", RUNNER), ("meter", METER), ("report", REPORT), ("workload", WORKLOAD)):
         (pkg / f"{name}.py").write_text(textwrap.dedent(text))
     target = tmp_path_factory.mktemp("acme-site")
     r = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
@@ -234,6 +250,29 @@ def test_a_third_party_runner_monitor_and_output_format_run_end_to_end(acme: Pat
     emulate = run_cli("emulate", "dut", "--help").stdout
     assert "lpm01a" in emulate and "acmemeter" not in emulate  # only monitors with an emulator are offered there
     assert "acmemeter:<milliwatts>" in run_cli("run", "--help").stdout
+
+
+def test_a_third_party_workload_is_one_module_and_an_entry_point(acme_installed: Path, tmp_path: Path) -> None:
+    """In a fresh process (the catalog is read when tinyperf starts), as the installed package would be."""
+    data = tmp_path / "data" / "acme01"
+    data.mkdir(parents=True)
+    rows = []
+    for i in range(10):
+        (data / f"s{i}.bin").write_bytes(bytes((i * 37 + k * 11) % 256 for k in range(8)))
+        rows.append(f"s{i}.bin,2,{i % 2}")
+    (data / "y_labels.csv").write_text("\n".join(rows) + "\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(acme_installed), os.environ.get("PYTHONPATH")])),
+           "COLUMNS": "200"}
+    listed = subprocess.run([sys.executable, "-m", "tinyperf.cli", "list", "workloads"], capture_output=True,
+                            text=True, timeout=120, env=env)
+    assert "acme01" in listed.stdout and "top-1 >= 50 %" in listed.stdout, listed.stdout + listed.stderr
+    r = subprocess.run([sys.executable, "-m", "tinyperf.cli", "run", "--runner", "acme", "-w", "acme01", "--mode",
+                        "all", "--min-window", "0.2", "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "o")],
+                       capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    run_dir = only_run_dir(tmp_path / "o")
+    txt = (run_dir / "acme01" / "results.txt").read_text()
+    assert "Median throughput is 20000.000 inf./sec." in txt and "Top-1: " in txt, txt  # turbo: 100 us / 2 = 50 us
 
 
 class _PortRunner(Runner):
