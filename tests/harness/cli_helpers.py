@@ -38,11 +38,12 @@ def run_cli(*args: str | Path, cwd: Path | None = None, env: dict | None = None,
         width = int(env["COLUMNS"])
     argv = [str(a) for a in args]
     out, err = io.StringIO(), io.StringIO()
-    saved_env = {k: os.environ.get(k) for k in (env or {})}
+    env = {"COLUMNS": str(width), **(env or {})}  # argparse's help wraps at $COLUMNS
+    saved_env = {k: os.environ.get(k) for k in env}
     saved_width = (console._width, err_console._width)
     saved_cwd = Path.cwd()
     try:
-        os.environ.update({k: str(v) for k, v in (env or {}).items()})
+        os.environ.update({k: str(v) for k, v in env.items()})
         console.width = err_console.width = width
         if cwd is not None:
             os.chdir(cwd)
