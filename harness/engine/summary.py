@@ -29,7 +29,7 @@ SUMMARY_COLUMNS = [
     "windows", "n_per_window", "warmup", "min_window_s", "window_min_s", "throughput_ips", "latency_ms",
     "throughput_rel_stdev", "lat_median_us", "lat_p90_us", "lat_p99_us", "lat_iqr_us", "lat_min_us", "lat_max_us",
     "cold_first_us", "energy_uj_per_inf", "power_mw", "valid", "invalid_reason", "warnings",
-    "top1_pct", "auc", "quality_target", "meets_target", "n_files", "n_inferences", "complete", "note",
+    *scoring_columns(), "quality_target", "meets_target", "n_files", "n_inferences", "complete", "note",
 ]
 
 
