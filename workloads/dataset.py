@@ -147,14 +147,8 @@ class Dataset:
         """Inference inputs in file order; ad01 files yield every window unless `windows` is False."""
         wl = self.workload
         for s in samples if samples is not None else self.samples:
-            raw = s.read()
-            if not wl.window_bytes:
-                yield Item(s.file, 0, s.label, raw)
-                continue
-            count = wl.windows_per_file if windows else 1
-            for w in range(count):
-                start = w * int(wl.stride_bytes or 0)
-                yield Item(s.file, w, s.label, raw[start:start + wl.window_bytes])
+            for w, data in enumerate(wl.windows(s.read(), None if windows else 1)):
+                yield Item(s.file, w, s.label, data)
 
     def performance_items(self, count: int = 5) -> list[Item]:
         """The rules' performance samples: the first files of y_labels.csv (ad01: window 0)."""

@@ -154,13 +154,12 @@ class SerialSession:
 
     # -- energy ------------------------------------------------------------------------------
     def _open_monitor(self) -> None:
-        if not self.monitor_spec:
-            raise DeviceError(None, "energy mode needs an energy monitor",
-                              "pass --energy-monitor lpm01a:<port> or joulescope")
         try:
-            from tinyperf.device_runners.energy import open_energy_monitor
+            from tinyperf.device_runners.energy import monitor_forms, open_energy_monitor
         except ImportError as exc:
             raise DeviceError(None, f"energy monitors are not available ({exc})", "reinstall tinyperf") from None
+        if not self.monitor_spec:
+            raise DeviceError(None, "energy mode needs an energy monitor", f"pass --energy-monitor {monitor_forms()}")
         log = self.transcript.path.with_name("energy-monitor-transcript.log") if self.transcript.path else None
         self.monitor = open_energy_monitor(self.monitor_spec, transcript=log)
         self.monitor.start(self.voltage_mv)
@@ -313,8 +312,10 @@ class SerialRunner(Runner):
                            f"(default {DEFAULT_TRANSCRIPT_MB}; 0 keeps every byte)")
         group.add_argument("--no-model-check", action="store_true", default=None,
                            help="do not require the DUT's `profile` model id to match the workload")
+        from tinyperf.device_runners.energy import monitor_forms
+
         group.add_argument("--energy-monitor", metavar="SPEC",
-                           help="energy mode: lpm01a:<port-or-URL> or joulescope[:<serial>]")
+                           help=f"energy mode: {monitor_forms()} (the registered energy monitors)")
         group.add_argument("--voltage-mv", type=NUMBER_OPTIONS["voltage_mv"], metavar="MV",
                            help=f"energy mode: DUT supply set on the monitor (default {DEFAULT_VOLTAGE_MV})")
 

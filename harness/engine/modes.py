@@ -139,10 +139,8 @@ def run_performance(session: DeviceSession, workload: Workload, items: list[Item
 
 
 def prediction(workload: Workload, results: np.ndarray) -> tuple[int | None, float | None]:
-    """(predicted class, score): classifiers predict argmax; the anomaly detector scores MSE."""
-    if workload.scoring == "auc":
-        return None, float(results[0])
-    return int(np.argmax(results)), float(np.max(results))
+    """(predicted class, score), as the workload's scoring reads one inference's results."""
+    return workload.scoring.predict(results)
 
 
 def run_accuracy(session: DeviceSession, workload: Workload, items: Iterable[Item], sink: Sink,

@@ -16,8 +16,8 @@ if TYPE_CHECKING:
 
 GROUP = "tinyperf.outputs"
 OUTPUT_FORMATS: Registry[OutputFormat] = Registry(GROUP, "output format")
-#: formats written first, in this order: the others may read what they wrote
-FIRST = ("tables",)
+#: formats written first, in this order: the others may read what they wrote (a failure there fails the run)
+FIRST = ("tables", "results-txt")
 
 
 class OutputFormat(Protocol):

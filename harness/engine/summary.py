@@ -16,7 +16,7 @@ import pandas as pd
 from tinyperf.engine.journal import Journal, Session, Skipped, load_latencies
 from tinyperf.engine.stats import Stats
 from tinyperf.workloads.catalog import WORKLOADS
-from tinyperf.workloads.scoring import roc_auc, top1_percent
+from tinyperf.workloads.scoring import scoring_columns
 
 #: the dataset a row names when the run had no sample set (performance on generated inputs)
 SYNTHETIC_INPUTS = "synthetic inputs"
@@ -32,7 +32,7 @@ SUMMARY_COLUMNS = [
     "windows", "n_per_window", "warmup", "min_window_s", "window_min_s", "throughput_ips", "latency_ms",
     "throughput_rel_stdev", "lat_median_us", "lat_p90_us", "lat_p99_us", "lat_iqr_us", "lat_min_us", "lat_max_us",
     "cold_first_us", "energy_uj_per_inf", "power_mw", "valid", "invalid_reason", "warnings",
-    "top1_pct", "auc", "quality_target", "meets_target", "n_files", "n_inferences", "complete", "run_status", "note",
+    *scoring_columns(), "quality_target", "meets_target", "n_files", "n_inferences", "complete", "run_status", "note",
 ]
 
 
@@ -127,22 +127,10 @@ def accuracy_summary(wl: str, srows: pd.DataFrame, meta: dict[str, Any]) -> dict
     workload = WORKLOADS[wl]
     wmeta = (meta.get("workloads") or {}).get(wl) or {}
     expected_files = (wmeta.get("dataset") or {}).get("files")
-    out: dict[str, Any] = {"top1_pct": None, "auc": None, "quality_target": workload.quality_target}
+    out: dict[str, Any] = {**dict.fromkeys(scoring_columns()), "quality_target": workload.quality_target}
     out["n_inferences"] = len(srows)
-    if workload.scoring == "auc":
-        if len(srows):
-            per_file = srows.groupby("file", sort=False).agg(score=("score", "mean"), label=("label", "first"),
-                                                             windows=("window", "count"))
-            per_file = per_file[per_file["windows"] == workload.windows_per_file]
-            out["n_files"] = len(per_file)
-            out["auc"] = roc_auc(per_file["score"].to_numpy(), per_file["label"].to_numpy()) if len(per_file) else None
-        else:
-            out["n_files"] = 0
-        value = out["auc"]
-    else:
-        out["n_files"] = len(srows)
-        out["top1_pct"] = top1_percent(srows["predicted"], srows["label"]) if len(srows) else None
-        value = out["top1_pct"]
+    value, out["n_files"] = workload.scoring.aggregate(srows, workload.windows_per_file)
+    out[workload.scoring.column] = value
     out["complete"] = expected_files is not None and out["n_files"] == expected_files
     if value is not None and not (isinstance(value, float) and math.isnan(value)):
         out["meets_target"] = bool(value >= workload.quality_target)

@@ -15,6 +15,7 @@ from rich.text import Text
 from tinyperf.engine.rundir import Run
 from tinyperf.engine.summary import SYNTHETIC_INPUTS, is_invalid
 from tinyperf.workloads.catalog import WORKLOADS
+from tinyperf.workloads.scoring import SCORINGS
 
 MISSING = "[dim]–[/]"  # explained in the table caption: never shown as 0
 
@@ -146,12 +147,12 @@ def _row(df: pd.DataFrame, wl: str, mode: str) -> dict[str, Any] | None:
 def quality_cell(acc: dict[str, Any] | None) -> str:
     if acc is None:
         return MISSING
-    if _num(acc.get("auc")) is not None:
-        text = f"AUC {acc['auc']:.3f}"
-    elif _num(acc.get("top1_pct")) is not None:
-        text = f"{acc['top1_pct']:.1f} %"
-    else:
+    scored = [(s, _num(acc.get(s.column))) for s in SCORINGS]
+    scored = [(s, v) for s, v in scored if v is not None]
+    if not scored:
         return MISSING  # why is listed under the table
+    scoring, value = scored[-1]
+    text = scoring.cell(value)
     if acc.get("complete") is False:
         text += f" [yellow](partial: {acc.get('n_files')} files)[/]"
     elif acc.get("meets_target") is False:
@@ -190,8 +191,8 @@ def summary_table(run: Run) -> FittedTable:
         invalid = is_invalid(perf.get("valid"))
         quality = quality_cell(acc)
         target = WORKLOADS[wl].quality_target if wl in WORKLOADS else None
-        if target is not None and acc is not None and (_num(acc.get("top1_pct")) is not None or _num(acc.get("auc")) is not None):
-            quality += f" [dim](target {target:g}{' %' if WORKLOADS[wl].scoring == 'top1' else ''})[/]"
+        if target is not None and acc is not None and any(_num(acc.get(s.column)) is not None for s in SCORINGS):
+            quality += f" [dim](target {target:g}{WORKLOADS[wl].scoring.unit})[/]"
         kernels = [k for k in (_text(perf.get("kernels")), _text((acc or {}).get("kernels"))) if k]
         devices = [_text(r.get("device")) for r in (perf, acc or {}) if r and r.get("runner") not in (None, "host")]
         synthetic_inputs = bool(perf) and perf.get("dataset") == SYNTHETIC_INPUTS
