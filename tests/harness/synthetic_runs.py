@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tinyperf.engine.journal import Load, Sample, Session, Window
 from tinyperf.engine.rundir import RunWriter
 
 
@@ -36,24 +37,25 @@ def simulated_run(out: Path, name: str, *, us_per_inference: float, window_noise
     writer = RunWriter.create(out, name, meta)
     describe = {"runner": runner, "kernels": kernels, "threads": 1, "backend": "simulated", "device": device}
     if windows:
-        writer.record("session", workload=workload, mode="performance", describe=describe)
+        writer.record(Session(workload=workload, mode="performance", describe=describe))
     if load is not None:
-        writer.record("load", workload=workload, mode="performance", phase="before", **load)
+        writer.record(Load(workload=workload, mode="performance", phase="before", **load))
     n = n or int(min_window * 1.1 / (us_per_inference * 1e-6))  # calibrated so a window lasts min_window
     for w in range(windows):
         scale = float(np.exp(rng.normal(0.0, window_noise)))  # this window's machine state
         per_inf_s = us_per_inference * 1e-6 * scale * (1.0 + jitter * rng.standard_normal(n)).clip(0.5)
         elapsed = float(per_inf_s.sum())
-        writer.record("window", workload=workload, mode="performance", window=w, file=f"s{w}.bin", n=n, warmup=10,
-                      elapsed_s=elapsed, throughput_ips=n / elapsed, first_ns=None, retries=0,
-                      energy_j=None, energy_uj_per_inf=None)
+        writer.record(Window(workload=workload, mode="performance", window=w, file=f"s{w}.bin", n=n, warmup=10,
+                             elapsed_s=elapsed, throughput_ips=n / elapsed))
     if load is not None:
-        writer.record("load", workload=workload, mode="performance", phase="after", **load)
+        writer.record(Load(workload=workload, mode="performance", phase="after", **load))
     if accuracy:
-        writer.record("session", workload=workload, mode="accuracy", describe={**describe, "kernels": "reference"})
-        for i, (file, label, predicted) in enumerate(accuracy):
-            writer.record("sample", workload=workload, mode="accuracy", index=i, file=file, label=label,
-                          predicted=predicted, score=None)
+        writer.record(Session(workload=workload, mode="accuracy", describe={**describe, "kernels": "reference"}))
+        for file, label, predicted in accuracy:
+            outputs = [1.0 if k == predicted else 0.0 for k in range(12)]
+            writer.record(Sample(workload=workload, mode="accuracy", file=file, window=0, label=label,
+                                 predicted=predicted, score=1.0, results=outputs))
+    writer.close_journal()
     writer.close("complete")
     return writer.dir
 

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from rich.console import Group
 
-from tinyperf.cli.compare_cmd import compare_renderables
+from tinyperf.outputs.compare import compare_renderables
 from tinyperf.core.errors import ResultsError
 from tinyperf.engine.significance import SAME, SLOWER, TOO_FEW, speed_ratio, _u_cdf
 from tinyperf.outputs.compare_stats import parse_threshold
@@ -158,3 +158,27 @@ def test_compare_csv_is_rounded_as_published(tmp_path: Path) -> None:
 @pytest.mark.parametrize("text, value", [("5%", 0.05), ("0.05", 0.05), (" 12.5% ", 0.125)])
 def test_thresholds_parse(text: str, value: float) -> None:
     assert parse_threshold(text) == pytest.approx(value)
+
+
+def _fake_run(out: Path, us: float, seed: int) -> Path:
+    """A kws01 run of tinyperf's fake runner: 2 s windows on a simulated clock, 5 % per-inference noise."""
+    from tests.harness.cli_helpers import only_run_dir
+
+    r = tinyperf("run", "--runner", "fake", "-w", "kws01", "--mode", "performance", "--min-window", "2",
+                 "--fake-us-per-inference", str(us), "--fake-noise", "0.05", "--fake-seed", str(seed), "--out", out)
+    assert r.returncode == 0, r.stderr
+    return only_run_dir(out)
+
+
+def test_fake_runner_same_model_and_a_twenty_percent_slower_one(tmp_path: Path) -> None:
+    """The same verdicts from runs tinyperf itself recorded on the fake runner's simulated clock."""
+    a = _fake_run(tmp_path / "a", 1000, seed=1)
+    b = _fake_run(tmp_path / "b", 1000, seed=2)
+    slow = _fake_run(tmp_path / "slow", 1250, seed=3)  # throughput x 0.8
+    table = compare([a, b, slow])
+    same, slower = table.iloc[1], table.iloc[2]
+    assert same["verdict"] == SAME and same["speedup_low"] <= 1.0 + 0.01 and same["speedup_high"] >= 1.0 - 0.01
+    assert slower["verdict"] == SLOWER and slower["speedup_high"] < 1.0
+    assert slower["speedup_vs_first"] == pytest.approx(0.8, abs=0.01)
+    assert tinyperf("compare", a, b, "--fail-on-regression", "5%").returncode == 0
+    assert tinyperf("compare", a, slow, "--fail-on-regression", "5%").returncode == 1

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from rich.console import Group
 
-from tinyperf.cli.compare_cmd import leaderboard_renderables
+from tinyperf.outputs.compare import leaderboard_renderables
 from tinyperf.outputs.leaderboard import OURS, leaderboard
 from tinyperf.outputs.site import write_site
 from tests.harness.cli_helpers import rendered, tinyperf
