@@ -69,19 +69,20 @@ _MISSING_CUSTOM = re.compile(r"Didn't find op for custom opcode '([^']+)'")
 
 def explain(log: list[str], graph_reason: str | None) -> tuple[str, str]:
     """(problem, fix) for a model TFLM refused, from its log and what the graph shows."""
-    fix = ("convert the model with full integer (int8) quantization and TFLITE_BUILTINS_INT8 ops, "
-           "or run it with --runner host (LiteRT)")
+    litert = "or run it on LiteRT (--runner host with --kernels reference)"
+    fix = f"convert the model with full integer (int8) quantization and TFLITE_BUILTINS_INT8 ops, {litert}"
     for line in log:
         if m := _MISSING_OP.search(line):
-            return f"TFLite Micro has no {m.group(1)} op", fix
+            return f"TFLite Micro has no {m.group(1)} op", f"build the model from ops TFLite Micro has, {litert}"
         if m := _MISSING_CUSTOM.search(line):
-            return f"TFLite Micro has no custom op {m.group(1)}", fix
+            return f"TFLite Micro has no custom op {m.group(1)}", f"build the model from builtin ops, {litert}"
     for k, line in enumerate(log):
         if m := _FAILED_NODE.search(line):
+            where = f"op {m.group(2)} {m.group(1)} failed to {m.group(3)} in TFLite Micro"
+            if graph_reason:  # the graph says why in plain words; TFLM's own line is a source-code check
+                return f"{graph_reason} ({where})", fix
             detail = log[k - 1].strip() if k else ""
-            why = f"{graph_reason}; " if graph_reason else ""
-            return (f"{why}TFLite Micro op {m.group(2)} {m.group(1)} failed to {m.group(3)}"
-                    + (f" ({detail})" if detail else "")), fix
+            return where + (f": {detail}" if detail else ""), fix
     if graph_reason:
         return graph_reason, fix
     if any("Arena size is too small" in line or "Failed to allocate" in line for line in log):

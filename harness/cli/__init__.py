@@ -12,7 +12,7 @@ import sys
 from harness.errors import TinyperfError
 
 #: sub-command modules under harness.cli, in `--help` order
-COMMANDS = ("run", "show", "compare", "list", "bench", "datasets", "fetch", "predict", "devices", "emulate", "quantize")
+COMMANDS = ("run", "show", "compare", "list", "bench", "datasets", "fetch", "predict", "devices", "emulate", "quantize", "profile")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,7 +18,7 @@ import numpy as np
 from rich.table import Table
 
 from device_runners.base import RunnerConfig
-from device_runners.host import LITERT_KERNELS, HostRunner
+from device_runners.host import ARITHMETIC, KERNELS, HostRunner
 from harness.console import console, err_console
 from harness.errors import TinyperfError
 from harness.models import ModelFile, resolve_model
@@ -39,8 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("inputs", nargs="+", metavar="FILE", help="raw inputs (.wav, .png/.jpg, or .bin samples)")
     p.add_argument("--model", metavar="FILE", help="a .tflite model instead of the workload's reference model")
     p.add_argument("--models-dir", metavar="DIR", help="folder of reference .tflite models (env TINYPERF_MODELS)")
-    p.add_argument("--kernels", choices=LITERT_KERNELS, default="reference",
-                   help="LiteRT kernel back-end (default: reference, the TFLite Micro arithmetic)")
+    p.add_argument("--kernels", choices=KERNELS, default="reference",
+                   help="kernel back-end (default: reference, LiteRT's reference kernels; tflm-reference: "
+                   "TensorFlow Lite Micro itself)")
     p.add_argument("--json", action="store_true", help="print the predictions as JSON instead of tables")
     p.set_defaults(handler=handle)
 
@@ -146,7 +147,8 @@ def handle(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([p.as_dict() for p in predictions], indent=2))
         return 0
-    console.print(f"model {model.path} ({model.source}), LiteRT {args.kernels} kernels", highlight=False,
+    arithmetic = ARITHMETIC.get(args.kernels, "TensorFlow Lite Micro reference kernels")
+    console.print(f"model {model.path} ({model.source}), {arithmetic}", highlight=False,
                   soft_wrap=True)
     if wl.scoring != "auc" and len(predictions) == 1:
         name, prob = predictions[0].ranked[0]
