@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 import numpy as np
 
 if TYPE_CHECKING:
-    from harness.models import ModelFile
-    from workloads.spec import Workload
+    from tinyperf.core.modelfile import ModelFile
+    from tinyperf.workloads.spec import Workload
 
 MODES = ("performance", "accuracy", "energy")
 

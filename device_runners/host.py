@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from device_runners.base import Inference, Runner, RunnerConfig
-from harness.errors import ModelError
-from harness.native_stderr import native_stderr
-from harness.provenance import cpu_model
+from tinyperf.device_runners.base import Inference, Runner, RunnerConfig
+from tinyperf.core.errors import ModelError
+from tinyperf.core.native_stderr import native_stderr
+from tinyperf.core.provenance import cpu_model
 
 #: what LiteRT itself offers; the host runner adds TFLM's reference kernels
 LITERT_KERNELS = ("reference", "builtin", "xnnpack")
@@ -235,7 +235,7 @@ class HostRunner(Runner):
         kernels = cls.default_kernels.get(config.mode, "xnnpack")
         if kernels != TFLM_KERNELS:
             return kernels, None
-        from device_runners.tflm import refusal
+        from tinyperf.device_runners.tflm import refusal
 
         error = refusal(config)
         if error is None:
@@ -249,7 +249,7 @@ class HostRunner(Runner):
     def open(self, config: RunnerConfig) -> HostSession:
         kernels, note = self.resolve_kernels(config)
         if kernels == TFLM_KERNELS:
-            from device_runners.tflm import TflmSession
+            from tinyperf.device_runners.tflm import TflmSession
 
             session = TflmSession(config, note)
             session.runner_name = self.name

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from importlib.metadata import entry_points
 
-from device_runners.base import Runner
-from harness.errors import TinyperfError
+from tinyperf.device_runners.base import Runner
+from tinyperf.core.errors import TinyperfError
 
 GROUP = "tinyperf.runners"
 

@@ -17,12 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from device_runners.base import Inference, Runner, RunnerConfig
-from device_runners.host import dequantize_raw, quantize_real
-from harness import memory, tflm
-from harness.errors import ModelError
-from harness.provenance import cpu_model
-from harness.tflite_graph import read_graph
+from tinyperf.device_runners.base import Inference, Runner, RunnerConfig
+from tinyperf.device_runners.host import dequantize_raw, quantize_real
+from tinyperf.core import memory, tflm
+from tinyperf.core.errors import ModelError
+from tinyperf.core.provenance import cpu_model
+from tinyperf.core.tflite_graph import read_graph
 
 KERNELS = ("tflm-reference",)
 ARITHMETIC = "TFLite Micro reference kernels"

@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from harness.errors import ModelError
-from harness.tflite_graph import Graph, Op, read_graph
+from tinyperf.core.errors import ModelError
+from tinyperf.core.tflite_graph import Graph, Op, read_graph
 
 #: per op: repeat invokes until this much time or this many runs, whichever first
 TIME_BUDGET_S = 0.05
@@ -123,7 +123,7 @@ class _LiteRT:
     def timer(self, content: bytes, inputs: list[np.ndarray]) -> Any:
         from ai_edge_litert.interpreter import Interpreter
 
-        from device_runners.host import _native_stderr_filtered, _resolver
+        from tinyperf.device_runners.host import _native_stderr_filtered, _resolver
 
         with _native_stderr_filtered():
             interp = Interpreter(model_content=content, num_threads=1,
@@ -141,7 +141,7 @@ class _Tflm:
         self.path = path
 
     def timer(self, content: bytes, inputs: list[np.ndarray]) -> Any:
-        from harness import tflm
+        from tinyperf.core import tflm
 
         interp, _ = tflm.load(self.path, data=content)
 
@@ -157,7 +157,7 @@ def tensor_values(path: Path, graph: Graph) -> dict[int, np.ndarray]:
     """Every tensor's value in one inference of a mid-range synthetic input (LiteRT reference kernels)."""
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-    from device_runners.host import _load_fix
+    from tinyperf.device_runners.host import _load_fix
 
     try:
         interp = Interpreter(model_path=str(path), experimental_preserve_all_tensors=True,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from harness.errors import TinyperfError
-from workloads.spec import InputEncoding, Workload
+from tinyperf.core.errors import TinyperfError
+from tinyperf.workloads.spec import InputEncoding, Workload
 
 KWS01 = Workload(
     id="kws01",

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from harness.errors import DatasetError
-from workloads.spec import Workload
+from tinyperf.core.errors import DatasetError
+from tinyperf.workloads.spec import Workload
 
 LABELS_FILE = "y_labels.csv"
 

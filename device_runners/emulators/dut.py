@@ -36,9 +36,9 @@ from pathlib import Path
 
 import numpy as np
 
-from device_runners.emulators.clock import EmulatedClock
-from device_runners.emulators.faults import FaultPlan
-from workloads.spec import Workload
+from tinyperf.device_runners.emulators.clock import EmulatedClock
+from tinyperf.device_runners.emulators.faults import FaultPlan
+from tinyperf.workloads.spec import Workload
 
 CMD_SIZE = 80
 FW_VERSION = "ULPMark for tinyML Firmware V0.0.1"
@@ -93,7 +93,7 @@ class DutFirmware:
                  us_per_inference: float | None = None, mode: str = "performance", vendor: str = DEFAULT_VENDOR,
                  result_format: str = "reference", faults: FaultPlan | None = None,
                  model_id: str | None = None):
-        from device_runners.host import LiteRTModel
+        from tinyperf.device_runners.host import LiteRTModel
 
         if mode not in ("performance", "energy"):
             raise ValueError(f"mode must be performance or energy, not {mode!r}")

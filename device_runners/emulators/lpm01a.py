@@ -35,11 +35,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from device_runners.emulators.clock import EmulatedClock
-from device_runners.emulators.wire import Endpoint, PtyEndpoint, TcpEndpoint
-from device_runners.energy.lpm01a import (LCD_WIDTH, MIN_FIRMWARE, PROMPT, VOLTAGE_RANGE_MV, format_value,
+from tinyperf.device_runners.emulators.clock import EmulatedClock
+from tinyperf.device_runners.emulators.wire import Endpoint, PtyEndpoint, TcpEndpoint
+from tinyperf.device_runners.energy.lpm01a import (LCD_WIDTH, MIN_FIRMWARE, PROMPT, VOLTAGE_RANGE_MV, format_value,
                                           parse_version)
-from harness.argtypes import non_negative_float, non_negative_int, positive_int
+from tinyperf.core.argtypes import non_negative_float, non_negative_int, positive_int
 
 FREQS = ("100k", "50k", "20k", "10k", "5k", "2k", "1k", "500", "200", "100", "50", "20", "10", "5", "2", "1")
 HELP = ["help", "echo <text>", "powershield", "version", "range", "status", "htc", "hrc", "lcd <1|2> \"<text>\"",
@@ -81,7 +81,7 @@ class LPM01AEmulator:
         self.hold_s = hold_s
         self.tick_s = tick_s
         self.stats = EmulatorStats()
-        #: set by the endpoint (device_runners.emulators.wire) that carries the bytes to the host
+        #: set by the endpoint (tinyperf.device_runners.emulators.wire) that carries the bytes to the host
         self.emit: Callable[[bytes], None] = lambda data: None
         self._lock = threading.RLock()
         self._reset_state()
@@ -461,7 +461,7 @@ def add_lpm01a_subcommand(subparsers: argparse._SubParsersAction) -> argparse.Ar
 
 
 def _run_emulator(args: argparse.Namespace) -> int:
-    from harness.console import console
+    from tinyperf.core.console import console
 
     clock = EmulatedClock()
     handle = start_lpm01a_emulator(clock, args.power_mw, args.voltage_mv, tcp=args.tcp, firmware=args.firmware,

@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from device_runners.emulators.clock import EmulatedClock
-from device_runners.emulators.dut import DutFirmware
-from device_runners.emulators.faults import FaultPlan
-from device_runners.emulators.interface_board import InterfaceBoardEmulator
-from device_runners.emulators.wire import Endpoint, PtyEndpoint, TcpEndpoint
-from workloads.catalog import get_workload
+from tinyperf.device_runners.emulators.clock import EmulatedClock
+from tinyperf.device_runners.emulators.dut import DutFirmware
+from tinyperf.device_runners.emulators.faults import FaultPlan
+from tinyperf.device_runners.emulators.interface_board import InterfaceBoardEmulator
+from tinyperf.device_runners.emulators.wire import Endpoint, PtyEndpoint, TcpEndpoint
+from tinyperf.workloads.catalog import get_workload
 
 PERFORMANCE_BAUD = 115200
 ENERGY_BAUD = 9600
@@ -85,7 +85,7 @@ def start_rig(workload: str, model_path: str | Path, *, tcp_port: int | None = N
         host_baud = baud or (ENERGY_BAUD if mode == "energy" else PERFORMANCE_BAUD)
     monitor = None
     if lpm01a is not None:
-        from device_runners.emulators.lpm01a import start_lpm01a_emulator
+        from tinyperf.device_runners.emulators.lpm01a import start_lpm01a_emulator
 
         monitor = start_lpm01a_emulator(clock, **lpm01a)
         dut.add_timestamp_listener(monitor.event_at)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from device_runners.energy.base import EnergyMonitor, EnergyWindow, pair_windows, window_energy
-from harness.errors import TinyperfError
+from tinyperf.device_runners.energy.base import EnergyMonitor, EnergyWindow, pair_windows, window_energy
+from tinyperf.core.errors import TinyperfError
 
 #: instrument name -> what follows the colon
 MONITORS = {"lpm01a": "serial port or pyserial URL (required)",
@@ -34,10 +34,10 @@ def open_energy_monitor(spec: str, transcript: Path | None = None) -> EnergyMoni
     """Open the monitor named by `spec` (see module doc); `transcript` logs an LPM01A's dialogue."""
     kind, where = parse_monitor_spec(spec)
     if kind == "lpm01a":
-        from device_runners.energy.lpm01a import LPM01A, LPM01AResource
+        from tinyperf.device_runners.energy.lpm01a import LPM01A, LPM01AResource
 
         return LPM01A(LPM01AResource(where or ""), transcript=transcript)
-    from device_runners.energy.joulescope import Joulescope, JoulescopeResource
+    from tinyperf.device_runners.energy.joulescope import Joulescope, JoulescopeResource
 
     return Joulescope(JoulescopeResource(where))
 

@@ -3,7 +3,7 @@
 In MLPerf Tiny energy mode the DUT is powered by the monitor and its `timestamp` GPIO pulse reaches
 the monitor as an event, so one stream carries both the 1 ms energy samples and the window
 boundaries. Every driver (LPM01A, Joulescope) turns its instrument into that stream (see
-`device_runners.energy.stream.SampleLog`) and this interface reads windows out of it:
+`tinyperf.device_runners.energy.stream.SampleLog`) and this interface reads windows out of it:
 
     k = monitor.mark()                          # events so far, in-flight ones included
     session.send(f"infer {n} {w}")              # the DUT pulses timestamp at start and end

@@ -20,8 +20,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from device_runners.energy.stream import SampleLog, SampleLogMonitor
-from harness.errors import DeviceError
+from tinyperf.device_runners.energy.stream import SampleLog, SampleLogMonitor
+from tinyperf.core.errors import DeviceError
 
 INSTALL_HINT = "pip install tinyperf[joulescope]"
 SAMPLING_FREQUENCY = 1_000_000

@@ -25,8 +25,8 @@ from typing import Any, Callable, TextIO
 
 import serial
 
-from device_runners.energy.stream import SampleLog, SampleLogMonitor
-from harness.errors import DeviceError, TinyperfError
+from tinyperf.device_runners.energy.stream import SampleLog, SampleLogMonitor
+from tinyperf.core.errors import DeviceError, TinyperfError
 
 log = logging.getLogger(__name__)
 

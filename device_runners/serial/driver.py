@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from device_runners.serial.parse import READY, resembles_ready
-from device_runners.serial.transport import LineTransport
+from tinyperf.device_runners.serial.parse import READY, resembles_ready
+from tinyperf.device_runners.serial.transport import LineTransport
 
 #: longest line the protocol prints (a 12-value results line is ~85 bytes), for timing slack
 LONGEST_LINE_BYTES = 120

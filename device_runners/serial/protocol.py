@@ -26,11 +26,11 @@ from typing import TypeVar
 
 import numpy as np
 
-from device_runners.serial import parse as P
-from device_runners.serial.driver import EembcLink
-from device_runners.serial.interface_board import STM32_NAME
-from harness.errors import DeviceError
-from workloads.spec import Workload
+from tinyperf.device_runners.serial import parse as P
+from tinyperf.device_runners.serial.driver import EembcLink
+from tinyperf.device_runners.serial.interface_board import STM32_NAME
+from tinyperf.core.errors import DeviceError
+from tinyperf.workloads.spec import Workload
 
 T = TypeVar("T")
 

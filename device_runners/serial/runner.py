@@ -18,14 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from device_runners.base import Inference, Runner, RunnerConfig
-from device_runners.serial.driver import EembcLink
-from device_runners.serial.interface_board import BOARDS, BoardLink, Stm32H573Link, link_class
-from device_runners.serial.protocol import VERIFY_CHOICES, DutClient, WindowReply
-from device_runners.serial.resource import DEFAULT_BAUD, SerialResource
-from device_runners.serial.transport import DEFAULT_TRANSCRIPT_MB, TRANSCRIPT_NAME, LineTransport, Transcript
-from harness.argtypes import check_option, non_negative_float, non_negative_int, positive_float, positive_int
-from harness.errors import DeviceError
+from tinyperf.device_runners.base import Inference, Runner, RunnerConfig
+from tinyperf.device_runners.serial.driver import EembcLink
+from tinyperf.device_runners.serial.interface_board import BOARDS, BoardLink, Stm32H573Link, link_class
+from tinyperf.device_runners.serial.protocol import VERIFY_CHOICES, DutClient, WindowReply
+from tinyperf.device_runners.serial.resource import DEFAULT_BAUD, SerialResource
+from tinyperf.device_runners.serial.transport import DEFAULT_TRANSCRIPT_MB, TRANSCRIPT_NAME, LineTransport, Transcript
+from tinyperf.core.argtypes import check_option, non_negative_float, non_negative_int, positive_float, positive_int
+from tinyperf.core.errors import DeviceError
 
 ENERGY_DUT_BAUD = 9600
 DEFAULT_VOLTAGE_MV = 3300
@@ -158,7 +158,7 @@ class SerialSession:
             raise DeviceError(None, "energy mode needs an energy monitor",
                               "pass --energy-monitor lpm01a:<port> or joulescope")
         try:
-            from device_runners.energy import open_energy_monitor
+            from tinyperf.device_runners.energy import open_energy_monitor
         except ImportError as exc:
             raise DeviceError(None, f"energy monitors are not available ({exc})", "reinstall tinyperf") from None
         log = self.transcript.path.with_name("energy-monitor-transcript.log") if self.transcript.path else None
@@ -334,7 +334,7 @@ class SerialRunner(Runner):
     def device_workloads(cls, options: dict[str, Any]) -> list[str]:
         """The workload the board's firmware runs (its `profile` model id), so a run without
         --workload benchmarks what is flashed instead of failing on the other three."""
-        from workloads.catalog import KWS01, WORKLOADS
+        from tinyperf.workloads.catalog import KWS01, WORKLOADS
 
         probe = dict(options or {}, no_model_check=True)
         session = SerialSession(RunnerConfig(workload=KWS01, mode="accuracy", options=probe))

@@ -18,8 +18,8 @@ from typing import IO
 
 import serial
 
-from device_runners.serial.parse import split_lines
-from harness.errors import DeviceError
+from tinyperf.device_runners.serial.parse import split_lines
+from tinyperf.core.errors import DeviceError
 
 TRANSCRIPT_NAME = "serial-transcript.log"
 

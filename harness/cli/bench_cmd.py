@@ -6,11 +6,11 @@ import argparse
 
 from rich.table import Table
 
-from harness.argtypes import positive_int
-from harness.console import console
-from harness.errors import TinyperfError
-from harness.models import resolve_model
-from workloads.catalog import WORKLOADS, get_workload
+from tinyperf.core.argtypes import positive_int
+from tinyperf.core.console import console
+from tinyperf.core.errors import TinyperfError
+from tinyperf.engine.models import resolve_model
+from tinyperf.workloads.catalog import WORKLOADS, get_workload
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,10 +41,10 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def handle_upload(args: argparse.Namespace) -> int:
-    from device_runners.base import RunnerConfig
-    from device_runners.serial.bench import measure_upload
-    from device_runners.serial.runner import SerialRunner
-    from harness.orchestrator import RunPlan, dataset_for, synthetic_items
+    from tinyperf.device_runners.base import RunnerConfig
+    from tinyperf.device_runners.serial.bench import measure_upload
+    from tinyperf.device_runners.serial.runner import SerialRunner
+    from tinyperf.engine.orchestrator import RunPlan, dataset_for, synthetic_items
 
     if not args.port:
         raise TinyperfError(None, "`tinyperf bench upload` needs the board", "pass --port (see `tinyperf devices`)")
@@ -69,8 +69,8 @@ def handle_upload(args: argparse.Namespace) -> int:
 
 
 def handle_overhead(args: argparse.Namespace) -> int:
-    from harness.bench import measure_overhead
-    from harness.orchestrator import RunPlan, dataset_for, synthetic_items
+    from tinyperf.bench import measure_overhead
+    from tinyperf.engine.orchestrator import RunPlan, dataset_for, synthetic_items
 
     t = Table(title=f"harness overhead ({args.kernels} kernels, 1 thread)")
     for c in ("workload", "bare invoke() us/inf", "harness us/inf", "ratio", "within 10 %"):

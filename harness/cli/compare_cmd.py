@@ -11,9 +11,9 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from harness.argtypes import positive_int
-from harness.console import console, err_console
-from harness.report import MISSING, fmt, quality_cell
+from tinyperf.core.argtypes import positive_int
+from tinyperf.core.console import console, err_console
+from tinyperf.outputs.report import MISSING, fmt, quality_cell
 
 INVALID_NOTE = "* not a valid MLPerf Tiny result (see below)"  # the mark and words of `tinyperf show`
 WITHHELD = "‡"
@@ -68,7 +68,7 @@ def compare_renderables(table: pd.DataFrame) -> list[RenderableType]:
     Numbers are never cut: numeric columns do not wrap and the text columns fold instead; run ids
     are replaced by short labels explained in the legend.
     """
-    from harness.summary import is_invalid
+    from tinyperf.engine.summary import is_invalid
 
     has_energy = table["energy_uj_per_inf"].notna().any() if "energy_uj_per_inf" in table else False
     synthetic = bool(table["synthetic_weights"].fillna(False).astype(bool).any())
@@ -118,7 +118,7 @@ def compare_renderables(table: pd.DataFrame) -> list[RenderableType]:
 
 
 def handle_compare(args: argparse.Namespace) -> int:
-    from harness.leaderboard import compare, find_runs
+    from tinyperf.outputs.leaderboard import compare, find_runs
 
     runs, skipped = find_runs(args.runs)
     for note in skipped:
@@ -134,7 +134,7 @@ def handle_compare(args: argparse.Namespace) -> int:
 
 def _accuracy_cell(workload: str, value: Any) -> str:
     """Top-1 % or AUC, labelled as `tinyperf show` labels them (the published table mixes both)."""
-    from workloads.catalog import WORKLOADS
+    from tinyperf.workloads.catalog import WORKLOADS
 
     if not _present(value):
         return MISSING
@@ -144,8 +144,8 @@ def _accuracy_cell(workload: str, value: Any) -> str:
 
 def leaderboard_renderables(board: pd.DataFrame, top: int) -> list[RenderableType]:
     """One table per workload, fastest first, the first `top` rows; invalid runs marked as `show` marks them."""
-    from harness.leaderboard import OURS, WORKLOAD_OF_MODEL
-    from harness.summary import is_invalid
+    from tinyperf.outputs.leaderboard import OURS, WORKLOAD_OF_MODEL
+    from tinyperf.engine.summary import is_invalid
 
     out: list[RenderableType] = []
     for model, group in board.groupby("Model", sort=True):
@@ -183,9 +183,9 @@ def leaderboard_renderables(board: pd.DataFrame, top: int) -> list[RenderableTyp
 
 
 def handle_leaderboard(args: argparse.Namespace) -> int:
-    from harness.errors import TinyperfError
-    from harness.leaderboard import find_runs, leaderboard
-    from harness.site import write_site
+    from tinyperf.core.errors import TinyperfError
+    from tinyperf.outputs.leaderboard import find_runs, leaderboard
+    from tinyperf.outputs.site import write_site
 
     if not args.runs and not args.published:
         raise TinyperfError(None, "nothing to rank", "pass run directories and/or --published summary.csv")

@@ -8,12 +8,12 @@ from pathlib import Path
 
 from rich.table import Table
 
-from harness.console import console, err_console
-from harness.errors import DatasetError
-from workloads.builders import BuildResult, build_set
-from workloads.builders.toycar import SUBSETS
-from workloads.catalog import WORKLOADS, get_workload
-from workloads.dataset import LABELS_FILE, Dataset
+from tinyperf.core.console import console, err_console
+from tinyperf.core.errors import DatasetError
+from tinyperf.workloads.builders import BuildResult, build_set
+from tinyperf.workloads.builders.toycar import SUBSETS
+from tinyperf.workloads.catalog import WORKLOADS, get_workload
+from tinyperf.workloads.dataset import LABELS_FILE, Dataset
 
 SOURCES = {
     "kws01": "Speech Commands v2: the test archive's word folders, the main archive (testing_list.txt), "

@@ -14,9 +14,9 @@ import signal
 import threading
 from pathlib import Path
 
-from harness.argtypes import non_negative_float, non_negative_int, positive_float, positive_int
-from harness.console import console, err_console
-from harness.errors import TinyperfError
+from tinyperf.core.argtypes import non_negative_float, non_negative_int, positive_float, positive_int
+from tinyperf.core.console import console, err_console
+from tinyperf.core.errors import TinyperfError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     kinds = p.add_subparsers(dest="emulated", metavar="<device>")
     _add_dut(kinds)
     try:
-        from device_runners.emulators.lpm01a import add_lpm01a_subcommand
+        from tinyperf.device_runners.emulators.lpm01a import add_lpm01a_subcommand
     except ImportError:
         pass
     else:
@@ -35,8 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_dut(kinds: argparse._SubParsersAction) -> None:
-    from device_runners.emulators.dut import RESULT_FORMATS
-    from workloads.catalog import WORKLOADS
+    from tinyperf.device_runners.emulators.dut import RESULT_FORMATS
+    from tinyperf.workloads.catalog import WORKLOADS
 
     d = kinds.add_parser(
         "dut", help="a virtual DUT running MLPerf Tiny (EEMBC) firmware",
@@ -81,9 +81,9 @@ def _add_dut(kinds: argparse._SubParsersAction) -> None:
 
 
 def handle_dut(args: argparse.Namespace) -> int:
-    from device_runners.emulators.rig import start_rig
-    from harness.models import resolve_model
-    from workloads.catalog import get_workload
+    from tinyperf.device_runners.emulators.rig import start_rig
+    from tinyperf.engine.models import resolve_model
+    from tinyperf.workloads.catalog import get_workload
 
     wl = get_workload(args.workload)
     model = resolve_model(wl, args.model, args.models_dir)

@@ -6,15 +6,15 @@ import argparse
 
 from rich.table import Table
 
-from harness import config
-from harness.cli.datasets_cmd import print_build
-from harness.console import console
-from harness.fetch.cache import datasets_folder, leftovers, models_folder, status
-from harness.fetch.catalog import DATASETS
-from harness.fetch.datasets import fetch_dataset
-from harness.fetch.download import ENV_MIRROR, ENV_OFFLINE, Fetched, record_path
-from harness.fetch.models import fetch_models
-from workloads.catalog import WORKLOADS
+from tinyperf.core import config
+from tinyperf.cli.datasets_cmd import print_build
+from tinyperf.core.console import console
+from tinyperf.fetch.cache import datasets_folder, leftovers, models_folder, status
+from tinyperf.fetch.catalog import DATASETS
+from tinyperf.fetch.datasets import fetch_dataset
+from tinyperf.fetch.download import ENV_MIRROR, ENV_OFFLINE, Fetched, record_path
+from tinyperf.fetch.models import fetch_models
+from tinyperf.workloads.catalog import WORKLOADS
 
 MIRROR_HELP = (f"fetch from this base URL (or local folder) instead of the public hosts; it must hold the files "
                f"under their own names, e.g. <URL>/kws_ref_model.tflite (default: ${ENV_MIRROR})")

@@ -6,9 +6,9 @@ import argparse
 
 from rich.table import Table
 
-from device_runners.registry import available_runners
-from harness.console import console
-from workloads.catalog import WORKLOADS
+from tinyperf.device_runners.registry import available_runners
+from tinyperf.core.console import console
+from tinyperf.workloads.catalog import WORKLOADS
 
 
 def register(sub: argparse._SubParsersAction) -> None:

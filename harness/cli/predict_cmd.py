@@ -17,14 +17,15 @@ from pathlib import Path
 import numpy as np
 from rich.table import Table
 
-from device_runners.base import RunnerConfig
-from device_runners.host import ARITHMETIC, KERNELS, HostRunner
-from harness.console import console, err_console
-from harness.errors import TinyperfError
-from harness.models import ModelFile, resolve_model
-from workloads.catalog import WORKLOADS, get_workload
-from workloads.frontends import RAW_SUFFIXES, FrontendWarning, sample_bytes
-from workloads.spec import Workload
+from tinyperf.device_runners.base import RunnerConfig
+from tinyperf.device_runners.host import ARITHMETIC, KERNELS, HostRunner
+from tinyperf.core.console import console, err_console
+from tinyperf.core.errors import TinyperfError
+from tinyperf.core.modelfile import ModelFile
+from tinyperf.engine.models import resolve_model
+from tinyperf.workloads.catalog import WORKLOADS, get_workload
+from tinyperf.workloads.frontends import RAW_SUFFIXES, FrontendWarning, sample_bytes
+from tinyperf.workloads.spec import Workload
 
 TOP_K = 3
 

@@ -6,12 +6,13 @@ import argparse
 import json
 from pathlib import Path
 
-from device_runners.host import KERNELS
-from harness.console import console
-from harness.models import check_tflite_file, resolve_model
-from harness.profile import OpCost, profile
-from harness.report import FittedTable, fmt
-from workloads.catalog import WORKLOADS, get_workload
+from tinyperf.device_runners.host import KERNELS
+from tinyperf.core.console import console
+from tinyperf.core.modelfile import check_tflite_file
+from tinyperf.engine.models import resolve_model
+from tinyperf.profile import OpCost, profile
+from tinyperf.outputs.report import FittedTable, fmt
+from tinyperf.workloads.catalog import WORKLOADS, get_workload
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from harness.argtypes import positive_float, positive_int
-from harness.cli.run_cmd import DefaultsFormatter
-from harness.quantize.pipeline import DEFAULT_KERNELS, DEFAULT_MIN_WINDOW, QuantizePlan, run_quantize
-from harness.quantize.recipes import DEFAULT_CALIBRATION, DEFAULT_CLUSTERS, DEFAULT_SPARSITY, VARIANTS, parse_variants
-from harness.quantize.sources import ENV_KERAS
-from workloads.catalog import WORKLOADS
+from tinyperf.core.argtypes import positive_float, positive_int
+from tinyperf.cli.run_cmd import DefaultsFormatter
+from tinyperf.quantize.pipeline import DEFAULT_KERNELS, DEFAULT_MIN_WINDOW, QuantizePlan, run_quantize
+from tinyperf.quantize.recipes import DEFAULT_CALIBRATION, DEFAULT_CLUSTERS, DEFAULT_SPARSITY, VARIANTS, parse_variants
+from tinyperf.quantize.sources import ENV_KERAS
+from tinyperf.workloads.catalog import WORKLOADS
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from device_runners.registry import available_runners
-from harness.argtypes import positive_float, positive_int
-from harness.console import console
-from harness.orchestrator import MODE_CHOICES, RunPlan, resume, start
-from harness.report import summary_table, warnings_of
-from workloads.catalog import WORKLOADS
+from tinyperf.device_runners.registry import available_runners
+from tinyperf.core.argtypes import positive_float, positive_int
+from tinyperf.core.console import console
+from tinyperf.engine.orchestrator import MODE_CHOICES, RunPlan, resume, start
+from tinyperf.outputs.report import summary_table, warnings_of
+from tinyperf.workloads.catalog import WORKLOADS
 
 
 class DefaultsFormatter(argparse.HelpFormatter):
@@ -79,10 +79,10 @@ def handle(args: argparse.Namespace) -> int:
     console.print(summary_table(run))
     for w in warnings_of(run):
         console.print(f"[yellow]warning:[/] {w}", highlight=False)
-    console.print(f"results: [bold]{run.path}[/] (load with `harness.load_run('{run.path}')`)")
+    console.print(f"results: [bold]{run.path}[/] (load with `tinyperf.load_run('{run.path}')`)")
     return 0 if run.complete else 1
 
 
 def _argv(args: argparse.Namespace) -> list[str]:
-    """The command as the user typed it (`python -m harness.cli` shown as `tinyperf`)."""
-    return ["tinyperf", *args.argv]  # set by harness.cli.main
+    """The command as the user typed it (`python -m tinyperf.cli` shown as `tinyperf`)."""
+    return ["tinyperf", *args.argv]  # set by tinyperf.cli.main

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from harness.config import ENV_RESULTS, results_dir
-from harness.console import console
-from harness.errors import ResultsError
-from harness.report import FittedTable, fmt, summary_table, warnings_of
-from harness.results import load_run
+from tinyperf.core.config import ENV_RESULTS, results_dir
+from tinyperf.core.console import console
+from tinyperf.core.errors import ResultsError
+from tinyperf.outputs.report import FittedTable, fmt, summary_table, warnings_of
+from tinyperf.engine.rundir import load_run
 
 WINDOW_FORMATS = {"elapsed_s": ".3f", "throughput_ips": ",.1f", "lat_median_us": ",.1f"}
 
@@ -71,7 +71,7 @@ def handle(args: argparse.Namespace) -> int:
 def _plots(run) -> None:
     import numpy as np
 
-    from harness.plots import latency_histogram, window_bars
+    from tinyperf.outputs.plots import latency_histogram, window_bars
 
     for (wl, mode), w in run.windows.groupby(["workload", "mode"], sort=False):
         console.print(window_bars(list(w["throughput_ips"]), f"{wl} {mode}: throughput per window"))

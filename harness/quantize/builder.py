@@ -1,7 +1,7 @@
 """Run the TensorFlow conversion subprocess and read back one record per requested variant.
 
 TensorFlow is slow to import and must never sit inside the process that times inferences, so
-conversion happens in `python -m harness.quantize.build` (the pattern of the default models).
+conversion happens in `python -m tinyperf.quantize.build` (the pattern of the default models).
 The JSON records it writes are the truth; its stdout lines only drive the progress display.
 """
 
@@ -18,13 +18,13 @@ from typing import Any
 
 from rich.markup import escape
 
-from harness.console import console
-from harness.default_models import builder_env, missing_build_packages
-from harness.errors import ModelError
-from harness.quantize.build import variant_stem
-from harness.quantize.recipes import RECIPES
+from tinyperf.core.console import console
+from tinyperf.engine.default_models import builder_env, missing_build_packages
+from tinyperf.core.errors import ModelError
+from tinyperf.quantize.build import variant_stem
+from tinyperf.quantize.recipes import RECIPES
 
-BUILD_MODULE = "harness.quantize.build"
+BUILD_MODULE = "tinyperf.quantize.build"
 BUILD_TIMEOUT_S = 3600
 
 

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.console import console
-from harness.orchestrator import RunPlan, start
-from harness.results import Run
-from harness.summary import accuracy_summary
-from workloads.spec import Workload
+from tinyperf.core.console import console
+from tinyperf.engine.orchestrator import RunPlan, start
+from tinyperf.engine.rundir import Run
+from tinyperf.engine.summary import accuracy_summary
+from tinyperf.workloads.spec import Workload
 
 
 @dataclass

@@ -11,12 +11,12 @@ from typing import Any
 
 import pandas as pd
 
-from harness.quantize.evaluate import Evaluation
-from harness.quantize.inspect import gzip_size, model_summary
-from harness.quantize.recipes import BASELINE
-from harness.report import MISSING, FittedTable, fmt
-from harness.summary import RULES_MIN_WINDOW_S
-from workloads.spec import Workload
+from tinyperf.quantize.evaluate import Evaluation
+from tinyperf.quantize.inspect import gzip_size, model_summary
+from tinyperf.quantize.recipes import BASELINE
+from tinyperf.outputs.report import MISSING, FittedTable, fmt
+from tinyperf.engine.summary import RULES_MIN_WINDOW_S
+from tinyperf.workloads.spec import Workload
 
 REFERENCE = "reference"  # the official int8 .tflite, evaluated alongside for comparison
 

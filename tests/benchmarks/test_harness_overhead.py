@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from device_runners.base import RunnerConfig
-from device_runners.host import HostRunner
-from harness.bench import measure_overhead
-from harness.models import ModelFile
-from workloads import AD01, Dataset
+from tinyperf.device_runners.base import RunnerConfig
+from tinyperf.device_runners.host import HostRunner
+from tinyperf.bench import measure_overhead
+from tinyperf.core.modelfile import ModelFile
+from tinyperf.workloads import AD01, Dataset
 
 
 def test_ad01_harness_overhead_within_10_percent(benchmark, models_dir: Path, data_dir: Path) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from device_runners.serial.bench import measure_upload
+from tinyperf.device_runners.serial.bench import measure_upload
 from tests.device_runners.serial import helpers as H
 from tests.harness.cli_helpers import only_run_dir, tinyperf
 

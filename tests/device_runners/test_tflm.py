@@ -8,16 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from device_runners import RunnerConfig, available_runners, get_runner
-from device_runners.host import HostRunner
-from device_runners.tflm import TflmRunner
-from harness.errors import ModelError
-from harness.models import ModelFile
-from harness.results import load_run
+from tinyperf.device_runners import RunnerConfig, available_runners, get_runner
+from tinyperf.device_runners.host import HostRunner
+from tinyperf.device_runners.tflm import TflmRunner
+from tinyperf.core.errors import ModelError
+from tinyperf.core.modelfile import ModelFile
+from tinyperf.engine.rundir import load_run
 from tests.device_runners.tflm_models import float16_weights, with_op_renamed
 from tests.harness.cli_helpers import only_run_dir, tinyperf
-from workloads import AD01, KWS01, Dataset
-from workloads.catalog import WORKLOADS
+from tinyperf.workloads import AD01, KWS01, Dataset
+from tinyperf.workloads.catalog import WORKLOADS
 
 tflite_micro = pytest.importorskip("tflite_micro")
 

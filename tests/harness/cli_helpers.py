@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 import os
 import subprocess
 from pathlib import Path
 
-TINYPERF = ["python", "-m", "harness.cli"]
+TINYPERF = [sys.executable, "-m", "tinyperf.cli"]
 
 
 def tinyperf(*args: str | Path, cwd: Path | None = None, timeout: float = 600, env: dict | None = None

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.results import JOURNAL, RUN_JSON
+from tinyperf.engine.rundir import JOURNAL, RUN_JSON
 from tests.harness.cli_helpers import only_run_dir, tinyperf
 
 

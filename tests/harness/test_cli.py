@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from harness.cli import COMMANDS, build_parser
+from tinyperf.cli import COMMANDS, build_parser
 from tests.harness.cli_helpers import rendered, tinyperf
 
 
@@ -36,8 +36,8 @@ def test_list_workloads_and_runners() -> None:
 
 
 def test_lists_cut_nothing_at_80_columns() -> None:
-    from harness.cli.list_cmd import runners_table, workloads_table
-    from workloads.catalog import WORKLOADS
+    from tinyperf.cli.list_cmd import runners_table, workloads_table
+    from tinyperf.workloads.catalog import WORKLOADS
 
     text = rendered(workloads_table(), 80)
     assert max(map(len, text.splitlines())) <= 80 and "…" not in text
@@ -53,7 +53,7 @@ def test_benchmark_run_does_not_import_tensorflow(models_dir, data_dir, tmp_path
     import subprocess
 
     code = (
-        "import sys; from harness.cli import main; "
+        "import sys; from tinyperf.cli import main; "
         f"rc = main(['run', '-w', 'kws01', '--models-dir', r'{models_dir}', '--data-dir', r'{data_dir}', "
         f"'--min-window', '0.1', '--out', r'{tmp_path}']); "
         "assert rc == 0, rc; print('TF' if 'tensorflow' in sys.modules else 'NO-TF')"

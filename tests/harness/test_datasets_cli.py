@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import main
+from tinyperf.cli import main
 from tests.harness.cli_helpers import tinyperf
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from device_runners.base import Inference
-from harness.modes import calibrate, run_performance
-from workloads import KWS01
-from workloads.dataset import Item
+from tinyperf.device_runners.base import Inference
+from tinyperf.engine.modes import calibrate, run_performance
+from tinyperf.workloads import KWS01
+from tinyperf.workloads.dataset import Item
 
 
 class ClockedSession:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import TinyperfError
-from harness.orchestrator import RunPlan, start
+from tinyperf.core.errors import TinyperfError
+from tinyperf.engine.orchestrator import RunPlan, start
 from tests.harness.cli_helpers import tinyperf
 
 

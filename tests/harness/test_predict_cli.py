@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import main
+from tinyperf.cli import main
 from tests.harness.cli_helpers import tinyperf
 
 

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from harness.quantize.evaluate import evaluate_model
-from harness.quantize.pipeline import DEFAULT_KERNELS, QuantizePlan, reference_record
-from harness.quantize.table import REFERENCE, comparison_frame, rich_table, variant_row
-from harness.report import fmt
+from tinyperf.quantize.evaluate import evaluate_model
+from tinyperf.quantize.pipeline import DEFAULT_KERNELS, QuantizePlan, reference_record
+from tinyperf.quantize.table import REFERENCE, comparison_frame, rich_table, variant_row
+from tinyperf.outputs.report import fmt
 from tests.harness.cli_helpers import rendered
-from workloads.catalog import KWS01
+from tinyperf.workloads.catalog import KWS01
 
 MIN_WINDOW = 0.1
 KERNELS = list(DEFAULT_KERNELS)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness import load_run
-from harness.report import summary_table
+from tinyperf import load_run
+from tinyperf.outputs.report import summary_table
 from tests.harness.cli_helpers import only_run_dir, rendered, tinyperf
 
 

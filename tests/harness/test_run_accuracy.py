@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from harness import load_run
+from tinyperf import load_run
 from tests.harness.cli_helpers import only_run_dir, tinyperf
 
 PUBLISHED = {"kws01": 90.1, "vww01": 85.4, "ic01": 86.5}

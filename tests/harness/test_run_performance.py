@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import load_run
+from tinyperf import load_run
 from tests.harness.cli_helpers import only_run_dir, tinyperf
 
 CHECKER_THROUGHPUT = re.compile(r"^Median throughput is (\d+\.\d+) inf\./sec\.$")

@@ -4,7 +4,7 @@ import itertools
 
 import numpy as np
 
-from workloads.scoring import roc_auc, top1_percent
+from tinyperf.workloads.scoring import roc_auc, top1_percent
 
 
 def _pairwise_auc(scores, labels) -> float:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from device_runners.emulators.clock import EmulatedClock
-from device_runners.emulators.lpm01a import LPM01AEmulator
-from device_runners.energy.lpm01a import LPM01A, LPM01AResource, parse_values
+from tinyperf.device_runners.emulators.clock import EmulatedClock
+from tinyperf.device_runners.emulators.lpm01a import LPM01AEmulator
+from tinyperf.device_runners.energy.lpm01a import LPM01A, LPM01AResource, parse_values
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -113,7 +113,7 @@ def test_no_events_without_an_event_source(emu):
 def test_emulate_lpm01a_command_runs_until_interrupted(tmp_path):
     """`add_lpm01a_subcommand` wired into an argparse tree, run as a process like `tinyperf emulate lpm01a`."""
     script = ("import argparse, sys\n"
-              "from device_runners.emulators.lpm01a import add_lpm01a_subcommand\n"
+              "from tinyperf.device_runners.emulators.lpm01a import add_lpm01a_subcommand\n"
               "p = argparse.ArgumentParser(prog='tinyperf emulate')\n"
               "add_lpm01a_subcommand(p.add_subparsers(dest='device'))\n"
               "a = p.parse_args(sys.argv[1:])\n"

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from device_runners.energy.lpm01a import (format_value, is_data_line, parse_event, parse_status, parse_values,
+from tinyperf.device_runners.energy.lpm01a import (format_value, is_data_line, parse_event, parse_status, parse_values,
                                           parse_version, setup_commands, strip_prompt)
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.results import load_run
+from tinyperf.engine.rundir import load_run
 from tests.device_runners.serial import helpers as H
 from tests.harness.cli_helpers import only_run_dir, tinyperf
 
@@ -96,7 +96,7 @@ def test_a_vanished_port_keeps_finished_samples_and_resume_finishes(models_dir, 
     emulate = ("--workload", "kws01", "--models-dir", str(models_dir), "--tcp", str(port))
     out = tmp_path / "out"
     with H.emulator_process(*emulate, tmp_path=tmp_path) as info:
-        run = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", "--runner", "serial", "--port",
+        run = subprocess.Popen([sys.executable, "-m", "tinyperf.cli", "run", "--runner", "serial", "--port",
                                 info["port"], "--workload", "kws01", "--mode", "accuracy", "--data-dir",
                                 str(data_dir), "--out", str(out)], cwd=H.REPO, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env={**__import__("os").environ, "COLUMNS": "200"})

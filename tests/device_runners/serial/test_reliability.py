@@ -11,8 +11,8 @@ import time
 import numpy as np
 import pytest
 
-from device_runners.serial.transport import PortGone
-from harness.errors import DeviceError
+from tinyperf.device_runners.serial.transport import PortGone
+from tinyperf.core.errors import DeviceError
 from tests.device_runners.serial import helpers as H
 
 # commands the runner sends when a session opens: a sync marker, name x2, profile x2, timestamp x2;

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness.leaderboard import OURS
-from harness.summary import is_invalid
+from tinyperf.outputs.leaderboard import OURS
+from tinyperf.engine.summary import is_invalid
 
 MODEL_TITLES = {"kws": "Keyword spotting (kws01)", "vww": "Visual wake words (vww01)",
                 "ic": "Image classification (ic01)", "ad": "Anomaly detection (ad01)"}

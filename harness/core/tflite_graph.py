@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.errors import ModelError
+from tinyperf.core.errors import ModelError
 
 #: bytes per element of each TFLite tensor type (4-bit and 2-bit types are packed, sizes rounded up)
 TYPE_BYTES = {"FLOAT32": 4, "FLOAT16": 2, "INT32": 4, "UINT8": 1, "INT64": 8, "STRING": 1, "BOOL": 1, "INT16": 2,

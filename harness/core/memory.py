@@ -17,17 +17,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from harness import config, tflm
-from harness.errors import TinyperfError
+from tinyperf.core import config, tflm
+from tinyperf.core.errors import TinyperfError
+from tinyperf.core.files import atomic_write_text
 
 #: the arena's start is aligned to 16 bytes in TFLM; a 16-byte-smaller arena must fail for the figure to be minimal
 ALIGNMENT = 16
@@ -137,10 +136,7 @@ def model_memory(path: Path, sha256: str | None = None) -> dict[str, Any]:
     out = measure(path)
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cached.parent, prefix=f".{cached.name}.")
-        with os.fdopen(fd, "w") as fh:
-            fh.write(json.dumps(out, indent=2) + "\n")
-        os.replace(tmp, cached)
+        atomic_write_text(cached, json.dumps(out, indent=2) + "\n")
     except OSError:
         pass  # a read-only cache costs a re-measurement next time, nothing else
     return out

@@ -6,7 +6,7 @@ data. They cannot score accuracy (untrained), so their rows say so.
 
 Building needs TensorFlow, which is slow to import and must never sit inside the process that
 times inferences. So the models are built once, all four together, by a separate process
-(`python -m harness.build_default_models --out DIR`) and cached. The build writes into a temporary
+(`python -m tinyperf.engine.build_default_models --out DIR`) and cached. The build writes into a temporary
 folder beside the cache and moves each file in with an atomic rename, under a lock file: an
 interrupted build leaves no half-written model, and two runs at once do not corrupt the cache.
 """
@@ -29,11 +29,11 @@ from typing import Any, Callable, Iterator
 
 from rich.markup import escape
 
-from harness import config
-from harness.console import console
-from harness.errors import ModelError
-from harness.models import ModelFile, check_tflite_file
-from workloads.spec import Workload
+from tinyperf.core import config
+from tinyperf.core.console import console
+from tinyperf.core.errors import ModelError
+from tinyperf.core.modelfile import ModelFile, check_tflite_file
+from tinyperf.workloads.spec import Workload
 
 RECIPE_VERSION = 2  # bump when the architectures, calibration or conversion change: forces a rebuild
 SEED = 20240601
@@ -42,7 +42,7 @@ NOTE = "architecture only, synthetic weights"
 BUILT_WORKLOADS = ("kws01", "vww01", "ic01", "ad01")
 BUILD_ESTIMATE_S = 25  # all four on 2 cores, TensorFlow import included (measured 17-21 s)
 BUILD_TIMEOUT_S = 1800
-BUILDER_MODULE = "harness.build_default_models"
+BUILDER_MODULE = "tinyperf.engine.build_default_models"
 
 
 def cache_folder() -> Path:
@@ -135,7 +135,7 @@ def build_all(folder: Path, on_line: Callable[[str], None] | None = None) -> flo
         for workload_id in BUILT_WORKLOADS:  # check everything before publishing anything
             if not (tmp / model_file_name(workload_id)).is_file() or not (tmp / sidecar_name(workload_id)).is_file():
                 raise ModelError(tmp, f"the default-model build did not write {workload_id}",
-                                 "run `python -m harness.build_default_models --out /tmp/x` to see why")
+                                 "run `python -m tinyperf.engine.build_default_models --out /tmp/x` to see why")
         for workload_id in BUILT_WORKLOADS:
             os.replace(tmp / model_file_name(workload_id), folder / model_file_name(workload_id))
             os.replace(tmp / sidecar_name(workload_id), folder / sidecar_name(workload_id))
@@ -198,7 +198,7 @@ def _run_builder(out_dir: Path, on_line: Callable[[str], None]) -> None:
             else:
                 why = tail[-1] if tail else f"exit status {rc}"
             raise ModelError(out_dir.parent, f"building the default models failed ({why})",
-                             "run `python -m harness.build_default_models --out /tmp/x` to see the full error, "
+                             "run `python -m tinyperf.engine.build_default_models --out /tmp/x` to see the full error, "
                              "or pass --models-dir with real models")
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -25,7 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.errors import ResultsError
+from tinyperf.core.errors import ResultsError
+from tinyperf.core.files import atomic_write_text, json_default
 
 RUN_JSON = "run.json"
 JOURNAL = "journal.jsonl"
@@ -35,30 +35,6 @@ TABLES = ("windows", "samples", "summary")
 
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; results are for sharing
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def json_default(o: Any) -> Any:
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"not JSON serializable: {type(o).__name__}")
 
 
 class RunWriter:
@@ -204,7 +180,7 @@ def records_to_frames(records: list[dict[str, Any]]) -> tuple[pd.DataFrame, pd.D
 
 def load_run(path: str | Path) -> Run:
     """Load a run directory (complete or not) into pandas: `tinyperf.load_run("results/...")`."""
-    from harness.summary import summarize
+    from tinyperf.engine.summary import summarize
 
     path = Path(path)
     meta, records = read_run_files(path)
@@ -215,24 +191,3 @@ def load_run(path: str | Path) -> Run:
     summary = summarize(meta, records, windows, samples, path)
     events = [r for r in records if r["kind"] == "event"]
     return Run(path, meta, windows, samples, summary, events)
-
-
-def write_tables(run: Run) -> None:
-    """Materialize parquet + CSV tables and the checker-compatible results.txt files."""
-    from harness.summary import results_txt
-
-    for name in TABLES:
-        df: pd.DataFrame = getattr(run, name)
-        csv_df = df.copy()
-        for col in csv_df.columns:
-            if csv_df[col].map(lambda v: isinstance(v, (list, tuple, np.ndarray))).any():
-                csv_df[col] = csv_df[col].map(lambda v: json.dumps(list(v)) if v is not None else None)
-        try:
-            df.to_parquet(run.path / f"{name}.parquet", index=False)
-        except Exception as exc:  # never lose the CSV because of a parquet type quirk
-            (run.path / f"{name}.parquet.error").write_text(str(exc))
-        csv_df.to_csv(run.path / f"{name}.csv", index=False)
-    for workload, text in results_txt(run.summary).items():
-        folder = run.path / workload
-        folder.mkdir(exist_ok=True)
-        atomic_write_text(folder / "results.txt", text)

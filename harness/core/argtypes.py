@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from harness.errors import TinyperfError
+from tinyperf.core.errors import TinyperfError
 
 
 def _ranged(cast: Callable[[str], float], kind: str, ok: Callable[[float], bool], wanted: str) -> Callable[[str], float]:

@@ -12,9 +12,9 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 
-from harness.results import Run
-from harness.summary import is_invalid
-from workloads.catalog import WORKLOADS
+from tinyperf.engine.rundir import Run
+from tinyperf.engine.summary import is_invalid
+from tinyperf.workloads.catalog import WORKLOADS
 
 MISSING = "[dim]–[/]"  # explained in the table caption: never shown as 0
 

@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from device_runners.base import DeviceSession, Inference
-from harness.stats import Stats
-from workloads.dataset import Item
-from workloads.spec import Workload
+from tinyperf.device_runners.base import DeviceSession, Inference
+from tinyperf.engine.stats import Stats
+from tinyperf.workloads.dataset import Item
+from tinyperf.workloads.spec import Workload
 
 #: a window may fall short of min_window (noise, turbo); re-run with a larger N at most this often
 MAX_WINDOW_RETRIES = 3

@@ -3,7 +3,7 @@
 Two results of the same system (runner, device, kernels, threads, host) and the same model are
 repeated measurements and are combined (median); they must agree on dataset and harness
 version. Quality figures are compared only on byte-identical sample sets. Results that break the
-rules are kept and flagged (`harness.summary.is_invalid`), never hidden.
+rules are kept and flagged (`tinyperf.engine.summary.is_invalid`), never hidden.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.errors import ResultsError
-from harness.results import RUN_JSON, Run, load_run
-from harness.summary import is_invalid
+from tinyperf.core.errors import ResultsError
+from tinyperf.engine.rundir import RUN_JSON, Run, load_run
+from tinyperf.engine.summary import is_invalid
 
 SYSTEM_KEYS = ["runner", "device", "kernels", "threads", "hostname"]
 IDENTITY = ["workload", "mode", *SYSTEM_KEYS, "model_sha256"]

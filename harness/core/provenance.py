@@ -11,7 +11,7 @@ from pathlib import Path
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from harness import __version__
+from tinyperf.core.version import __version__
 
 PACKAGES = ("ai-edge-litert", "numpy", "pandas", "pyarrow", "pyserial", "rich", "tensorflow")
 

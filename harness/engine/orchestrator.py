@@ -20,20 +20,22 @@ from typing import Any
 import numpy as np
 from rich.progress import Progress
 
-from device_runners.base import Runner, RunnerConfig
-from device_runners.registry import get_runner
-from harness import config
-from harness.argtypes import check_option, positive_float, positive_int
-from harness.console import console
-from harness.errors import DatasetError, ModelError, ResultsError, TinyperfError
-from harness.models import ModelFile, resolve_model
-from harness.modes import Calibration, run_accuracy, run_performance
-from harness.progress import run_progress
-from harness.provenance import machine_metadata
-from harness.results import Run, RunWriter, load_run, write_tables
-from workloads.catalog import WORKLOADS, get_workload
-from workloads.dataset import Dataset, Item
-from workloads.spec import Workload
+from tinyperf.device_runners.base import Runner, RunnerConfig
+from tinyperf.device_runners.registry import get_runner
+from tinyperf.core import config
+from tinyperf.core.argtypes import check_option, positive_float, positive_int
+from tinyperf.core.console import console
+from tinyperf.core.errors import DatasetError, ModelError, ResultsError, TinyperfError
+from tinyperf.core.modelfile import ModelFile
+from tinyperf.engine.models import resolve_model
+from tinyperf.engine.modes import Calibration, run_accuracy, run_performance
+from tinyperf.core.progress import run_progress
+from tinyperf.core.provenance import machine_metadata
+from tinyperf.engine.output_formats import write_outputs
+from tinyperf.engine.rundir import Run, RunWriter, load_run
+from tinyperf.workloads.catalog import WORKLOADS, get_workload
+from tinyperf.workloads.dataset import Dataset, Item
+from tinyperf.workloads.spec import Workload
 
 MODE_CHOICES = ("performance", "accuracy", "energy", "all")
 
@@ -99,7 +101,7 @@ def model_for(plan: RunPlan, workload: Workload) -> ModelFile:
 
 def infer_workload_from_model(model: str) -> str:
     """With `--model` and no `--workload`, pick the workload whose input the model fits."""
-    from device_runners.host import LiteRTModel
+    from tinyperf.device_runners.host import LiteRTModel
 
     m = LiteRTModel(Path(model), "builtin", 1)
     size = int(np.prod(m.input_shape))
@@ -282,7 +284,7 @@ class Orchestrator:
         finally:
             self.writer.close(status)
             run = load_run(self.writer.dir)
-            write_tables(run)
+            write_outputs(run)
             if status != "complete" and run.samples.empty and run.windows.empty:
                 console.print(f"[yellow]run stopped before anything was measured ({self.writer.dir} holds its "
                               "metadata and any device transcript). Fix the cause above, then start again or "

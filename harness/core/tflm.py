@@ -20,8 +20,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ModelError
-from harness.tflite_graph import read_graph, unsupported_by_micro
+from tinyperf.core.errors import ModelError
+from tinyperf.core.tflite_graph import read_graph, unsupported_by_micro
 
 PACKAGE = "tflite-micro"
 #: arena offered when measuring: generous, so the allocator's report is the only limit
