@@ -78,6 +78,8 @@ class Runner:
     #: kernel back-ends this runner offers, and the default per mode
     kernels: ClassVar[tuple[str, ...]] = ()
     default_kernels: ClassVar[dict[str, str]] = {}
+    #: whether --threads N > 1 means anything (an interpreter with a thread pool)
+    threaded: ClassVar[bool] = True
 
     @classmethod
     def add_arguments(cls, group: argparse._ArgumentGroup) -> None:

@@ -164,6 +164,7 @@ class TflmRunner(Runner):
     modes = ("performance", "accuracy")
     kernels = KERNELS
     default_kernels = {"accuracy": KERNELS[0], "performance": KERNELS[0]}
+    threaded = False
 
     @classmethod
     def add_arguments(cls, group: argparse._ArgumentGroup) -> None:
