@@ -10,7 +10,7 @@ from tinyperf.device_runners.host import KERNELS
 from tinyperf.core.console import console
 from tinyperf.core.modelfile import check_tflite_file
 from tinyperf.engine.models import resolve_model
-from tinyperf.profile import OpCost, profile
+from tinyperf.op_profile import OpCost, profile
 from tinyperf.outputs.report import FittedTable, fmt
 from tinyperf.workloads.catalog import WORKLOADS, get_workload
 
