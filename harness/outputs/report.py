@@ -230,7 +230,7 @@ def summary_table(run: Run) -> FittedTable:
                or (c in ("kernels", "device") and c not in once)
                or (c not in ("kernels", "device") and any(r[c] not in (MISSING, "-") for r in rows))]
     for c in columns:
-        table.add_column(c, justify="right" if c in NUMERIC_COLUMNS else "left", wrap=c in ("quality", "kernels", "device"))
+        table.add_column(c, justify="right" if c in NUMERIC_COLUMNS else "left", wrap=c in ("quality", "device"))  # kernels: identifiers, never broken
     for r in rows:
         table.add_row(*(r[c] for c in columns))
     return table
