@@ -114,6 +114,12 @@ def read_graph(path: Path | None = None, data: bytes | None = None) -> Graph:
                  len(model.subgraphs), model)
 
 
+def short(name: str, width: int = 40) -> str:
+    """A tensor name fit for a one-line message (converters join whole op paths with ';')."""
+    name = name.split(";")[0]
+    return name if len(name) <= width else name[: width - 1] + "…"
+
+
 def float_input(graph: Graph, op: Op) -> bool:
     first = graph.tensor(op.inputs[0]) if op.inputs else None
     return first is not None and first.type == "FLOAT32"
@@ -127,7 +133,7 @@ def unsupported_by_micro(graph: Graph) -> str | None:
     quantization keeps float activations and int8 weights in one op)."""
     f16 = [t for t in graph.tensors if t.type == "FLOAT16"]
     if f16:
-        return (f"{len(f16)} float16 tensor(s) (e.g. '{f16[0].name}'): TFLite Micro has no float16 arithmetic, "
+        return (f"{len(f16)} float16 tensor(s) (e.g. '{short(f16[0].name)}'): TFLite Micro has no float16 arithmetic, "
                 "and its DEQUANTIZE reads only int8/int16/uint8")
     for op in graph.ops:
         if not float_input(graph, op):
@@ -136,5 +142,5 @@ def unsupported_by_micro(graph: Graph) -> str | None:
             t = graph.tensor(i)
             if t is not None and t.constant and t.type in ("INT8", "INT4", "UINT8"):
                 return (f"op {op.index} {op.type} is a dynamic-range (hybrid) op: float32 activations with "
-                        f"{t.type.lower()} weights ('{t.name}'), which TFLite Micro has no kernel for")
+                        f"{t.type.lower()} weights ('{short(t.name)}'), which TFLite Micro has no kernel for")
     return None
