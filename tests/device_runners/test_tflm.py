@@ -37,11 +37,8 @@ def test_tflm_runner_is_registered_through_entry_points() -> None:
     assert get_runner("tflm") is TflmRunner
 
 
-def _interpreter_results(model: Path, workload, data: bytes) -> np.ndarray:
+def _interpreter_results(interpreter, workload, data: bytes) -> np.ndarray:
     """What the tflite-micro interpreter itself gives for one sample, with no tinyperf code in between."""
-    from tflite_micro import runtime
-
-    interpreter = runtime.Interpreter.from_file(str(model))
     inp, out = interpreter.get_input_details(0), interpreter.get_output_details(0)
     real = workload.decode(data).astype(np.float64)
     qi = inp["quantization_parameters"]
@@ -67,10 +64,11 @@ def test_outputs_equal_the_tflite_micro_interpreter_on_every_file(tflm_accuracy_
     by_key = {(f, w): r for f, w, r in zip(samples["file"], samples["window"], samples["results"])}
     ds = Dataset.open(wl, data_dir / wl_id)
     assert len(by_key) == ds.n_items
-    model = models_dir / wl.reference_model
-    # one interpreter per file keeps the check independent of the runner's reuse of one interpreter
+    from tflite_micro import runtime
+
+    interpreter = runtime.Interpreter.from_file(str(models_dir / wl.reference_model))
     for item in ds.items():
-        expected = _interpreter_results(model, wl, item.data)
+        expected = _interpreter_results(interpreter, wl, item.data)
         assert np.array_equal(np.asarray(by_key[(item.file, item.window)]), expected), (item.file, item.window)
 
 
