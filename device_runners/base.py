@@ -53,7 +53,9 @@ class RunnerConfig:
 @runtime_checkable
 class DeviceSession(Protocol):
     """What the harness needs from one open device. A session may also offer
-    `live_status() -> str | None`, which the progress display asks while a command runs."""
+    `live_status() -> str | None`, which the progress display asks while a command runs, and
+    `warnings() -> list[str]`, problems seen so far (an energy monitor falling behind), which the
+    engine journals once each and the summary and `tinyperf show` report."""
 
     def describe(self) -> dict[str, Any]:
         """Provenance recorded in every row: runner, back-end, threads, device identity."""
@@ -80,6 +82,8 @@ class Runner:
     default_kernels: ClassVar[dict[str, str]] = {}
     #: whether --threads N > 1 means anything (an interpreter with a thread pool)
     threaded: ClassVar[bool] = True
+    #: the most inferences one window may ask for (a protocol's counter width, memory for latencies)
+    max_window_inferences: ClassVar[int | None] = None
 
     @classmethod
     def add_arguments(cls, group: argparse._ArgumentGroup) -> None:

@@ -48,7 +48,7 @@ def _interpreter_results(interpreter, workload, data: bytes) -> np.ndarray:
     qo = out["quantization_parameters"]
     raw = interpreter.get_output(0)
     value = ((raw.astype(np.float32) - int(qo["zero_points"][0])) * np.float32(qo["scales"][0])).reshape(-1)
-    if workload.scoring == "auc":
+    if not workload.scoring.classifies:
         diff = value.astype(np.float64) - real.reshape(-1)
         return np.array([np.mean(diff * diff)])
     return value.astype(np.float64)
