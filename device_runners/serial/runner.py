@@ -22,6 +22,7 @@ from tinyperf.device_runners.base import Inference, Runner, RunnerConfig
 from tinyperf.device_runners.serial.driver import EembcLink
 from tinyperf.device_runners.serial.interface_board import BOARDS, BoardLink, Stm32H573Link, link_class
 from tinyperf.device_runners.serial.protocol import VERIFY_CHOICES, DutClient, WindowReply
+from tinyperf.device_runners.serial.recovery import TRUST_NAME
 from tinyperf.device_runners.serial.resource import DEFAULT_BAUD, SerialResource
 from tinyperf.device_runners.serial.transport import DEFAULT_TRANSCRIPT_MB, TRANSCRIPT_NAME, LineTransport, Transcript
 from tinyperf.core.argtypes import check_option, non_negative_float, non_negative_int, positive_float, positive_int
@@ -89,7 +90,8 @@ class SerialSession:
                 retries=int(opts.get("retries") if opts.get("retries") is not None else 5),
                 verify=str(opts.get("verify") or "auto"), chunk_size=opts.get("chunk_size"),
                 first_infer_timeout=float(opts.get("infer_timeout") or 120.0),
-                on_window=self._on_window if self.mode == "energy" else None)
+                on_window=self._on_window if self.mode == "energy" else None,
+                trust_file=Path(config.run_dir) / TRUST_NAME if config.run_dir else None)
             self.identity = self.client.open(probe_timestamp=self.mode != "energy")
             if not opts.get("no_model_check"):
                 self._check_model()
@@ -203,6 +205,7 @@ class SerialSession:
             "profile": ident.profile,
             "model_id": ident.model,
             "timestamp_mode": ident.timestamp_mode,
+            "device_clock": ident.clock,
             "interface_board": None if self.board == "none" else self.board,
             "chunk_size": self.client.chunk_size,
             "verify": self.client.verify,
@@ -300,8 +303,9 @@ class SerialRunner(Runner):
         group.add_argument("--retries", type=NUMBER_OPTIONS["retries"], metavar="N",
                            help="redo a failed command (garbled reply, reset, error) at most N times (default 5)")
         group.add_argument("--verify", choices=VERIFY_CHOICES,
-                           help="read uploads back and repeat inferences until their replies agree: auto (default: after "
-                           "the first link error), always (noisy links), never")
+                           help="auto (default): read every upload back, read results twice, check timestamps against "
+                           "the host clock, and repeat inferences until their replies agree after the first link "
+                           "error; always: repeat from the start (noisy links); never: trust the link")
         group.add_argument("--transcript-mb", type=NUMBER_OPTIONS["transcript_mb"], metavar="MB",
                            help=f"rotate {TRANSCRIPT_NAME} past MB, keeping the newest bytes in two files "
                            f"(default {DEFAULT_TRANSCRIPT_MB}; 0 keeps every byte)")
