@@ -52,6 +52,29 @@ def _resource(opts: dict[str, Any]) -> SerialResource:
     return SerialResource(str(port), int(opts.get("baud") or DEFAULT_BAUD))
 
 
+def _check_energy_setup(opts: dict[str, Any]) -> None:
+    """Energy mode needs an interface board and an energy monitor: say so before anything opens."""
+    if (opts.get("interface_board") or "none") == "none":
+        raise DeviceError(None, "energy mode needs the DUT behind an interface board (it is powered by the "
+                          "energy monitor and isolated from the host)",
+                          "pass --interface-board stm32h573 (or arduino) and --energy-monitor")
+    if not opts.get("energy_monitor"):
+        raise DeviceError(None, "energy mode needs an energy monitor",
+                          "pass --energy-monitor lpm01a:<port> or joulescope")
+
+
+def _check_firmware(url: str, ident: Any, wl: str) -> None:
+    """The board's `profile` model id must be the workload's."""
+    if ident.model is None:
+        raise DeviceError(url, f"the DUT ('{ident.name}') names no model in its `profile` reply",
+                          f"pass --no-model-check if its firmware is known to run {wl}")
+    if ident.model != wl:
+        raise DeviceError(url, f"the DUT ('{ident.name}') runs {ident.model} firmware, but the workload is {wl}",
+                          f"flash {wl} firmware, or run --workload {ident.model}"
+                          if ident.model in ("kws01", "vww01", "ic01", "ad01")
+                          else f"flash {wl} firmware (or pass --no-model-check)")
+
+
 class SerialSession:
     """One open DUT; every byte of its dialogue goes to `serial-transcript.log` in the run dir."""
 
@@ -63,10 +86,8 @@ class SerialSession:
         self.board = opts.get("interface_board") or "none"
         if self.board not in BOARDS:
             raise DeviceError(None, f"--interface-board {self.board} is not one of {', '.join(BOARDS)}", None)
-        if self.mode == "energy" and self.board == "none":
-            raise DeviceError(None, "energy mode needs the DUT behind an interface board (it is powered by the "
-                              "energy monitor and isolated from the host)",
-                              "pass --interface-board stm32h573 (or arduino) and --energy-monitor")
+        if self.mode == "energy":
+            _check_energy_setup(opts)
         self.requested_dut_baud = opts.get("dut_baud")
         self.dut_baud = int(self.requested_dut_baud or (ENERGY_DUT_BAUD if self.board != "none" else self.resource.baud))
         max_mb = opts.get("transcript_mb")
@@ -142,23 +163,11 @@ class SerialSession:
         return new
 
     def _check_model(self) -> None:
-        ident = self.identity
-        wl = self.workload.id
-        if ident.model is None:
-            raise DeviceError(self.resource.url, f"the DUT ('{ident.name}') names no model in its `profile` reply",
-                              f"pass --no-model-check if its firmware is known to run {wl}")
-        if ident.model != wl:
-            raise DeviceError(self.resource.url,
-                              f"the DUT ('{ident.name}') runs {ident.model} firmware, but the workload is {wl}",
-                              f"flash {wl} firmware, or run --workload {ident.model}"
-                              if ident.model in ("kws01", "vww01", "ic01", "ad01")
-                              else f"flash {wl} firmware (or pass --no-model-check)")
+        _check_firmware(self.resource.url, self.identity, self.workload.id)
 
     # -- energy ------------------------------------------------------------------------------
     def _open_monitor(self) -> None:
-        if not self.monitor_spec:
-            raise DeviceError(None, "energy mode needs an energy monitor",
-                              "pass --energy-monitor lpm01a:<port> or joulescope")
+        _check_energy_setup({"interface_board": self.board, "energy_monitor": self.monitor_spec})
         try:
             from tinyperf.device_runners.energy import open_energy_monitor
         except ImportError as exc:
@@ -335,15 +344,39 @@ class SerialRunner(Runner):
         return SerialSession(config)
 
     @classmethod
-    def device_workloads(cls, options: dict[str, Any]) -> list[str]:
-        """The workload the board's firmware runs (its `profile` model id), so a run without
-        --workload benchmarks what is flashed instead of failing on the other three."""
-        from tinyperf.workloads.catalog import KWS01, WORKLOADS
+    def check_plan(cls, workloads: list[str], modes: list[str], options: dict[str, Any]) -> None:
+        """Energy set-up and the board's firmware, checked before a run directory exists (a
+        failed run would only advise a --resume that fails the same way)."""
+        opts = _options(options)
+        if "energy" in modes:
+            _check_energy_setup(opts)
+        if opts.get("no_model_check"):
+            return
+        ident = cls._identity(opts)
+        for wl in workloads:
+            _check_firmware(cls._url(opts), ident, wl)
+
+    @staticmethod
+    def _url(opts: dict[str, Any]) -> str:
+        return _resource(opts).url
+
+    @classmethod
+    def _identity(cls, options: dict[str, Any]) -> Any:
+        """Ask the board who it is (one short session, no run directory, no monitor)."""
+        from tinyperf.workloads.catalog import KWS01
 
         probe = dict(options or {}, no_model_check=True)
         session = SerialSession(RunnerConfig(workload=KWS01, mode="accuracy", options=probe))
         try:
-            model = session.identity.model
+            return session.identity
         finally:
             session.close()
+
+    @classmethod
+    def device_workloads(cls, options: dict[str, Any]) -> list[str]:
+        """The workload the board's firmware runs (its `profile` model id), so a run without
+        --workload benchmarks what is flashed instead of failing on the other three."""
+        from tinyperf.workloads.catalog import WORKLOADS
+
+        model = cls._identity(_options(options)).model
         return [model] if model in WORKLOADS else []

@@ -333,6 +333,7 @@ def start(plan: RunPlan, command: list[str] | None = None) -> Run:
     if plan.model:
         plan.model = str(Path(plan.model).resolve())
     resolved = resolve_inputs(plan, runner_cls)
+    runner_cls.check_plan(list(plan.workloads), plan.modes_for(runner_cls), plan.runner_options)
     meta = {"config": asdict(plan), "machine": machine_metadata()}
     if command:
         meta["command"] = {"argv": shlex.join(command), "cwd": os.getcwd()}
