@@ -18,8 +18,8 @@ from tinyperf.device_runners.serial import parse as P
 from tinyperf.device_runners.serial.recovery import LinkTrouble
 from tinyperf.device_runners.serial.replies import WindowReply
 
-#: the device's timer may run this fraction off the host's (crystal clocks: ~0.005 %)
-CLOCK_TOLERANCE = 0.01
+#: the device's timer may run this fraction off the host's (crystals: ~0.005 %; RC oscillators 0.5-2 %)
+CLOCK_TOLERANCE = 0.002
 #: how late the host may read a lap line after the device printed it (UART line + USB latency)
 READ_LATENCY_US = 50_000
 
@@ -54,7 +54,7 @@ class LapGuard:
                 raise LinkTrouble(f"the DUT's window ({start} -> {end}: {w.elapsed_us:,} us) is {longer} than the "
                                   f"{host_us:,.0f} us the host saw between its two timestamps (allowed "
                                   f"{allowed:,.0f} us): a corrupted timestamp, or a timer more than "
-                                  f"{CLOCK_TOLERANCE:.0%} off")
+                                  f"{CLOCK_TOLERANCE:.1%} off")
 
     def accept(self, w: WindowReply) -> None:
         if w.laps is not None:
