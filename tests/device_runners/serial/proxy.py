@@ -79,10 +79,25 @@ class FaultProxy:
             upstream = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=5)
             upstream.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._sockets += [client, upstream]
-            for target in (lambda: self._host_to_dut(client, upstream), lambda: self._dut_to_host(upstream, client)):
-                t = threading.Thread(target=target, daemon=True)
+            for target in (self._host_to_dut, self._dut_to_host):
+                t = threading.Thread(target=self._pump, args=(target, client, upstream), daemon=True)
                 t.start()
                 self._threads.append(t)
+
+    @staticmethod
+    def _pump(target: Callable[[socket.socket, socket.socket], None], client: socket.socket,
+              upstream: socket.socket) -> None:
+        """One direction; when it ends (either side closed), close both so the emulator takes
+        the next connection (the runner connects once to ask who the board is, then for the run)."""
+        try:
+            target(client, upstream)
+        finally:
+            for s in (client, upstream):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                s.close()
 
     def _pieces(self, sock: socket.socket, end: bytes) -> Callable[[], bytes | None]:
         """Read `sock` one `end`-terminated piece at a time (None when it closes or we stop)."""
@@ -145,7 +160,7 @@ class FaultProxy:
             time.sleep(f.flood_interval_s or 0.001)
 
     # -- DUT -> host: lines ----------------------------------------------------------------------
-    def _dut_to_host(self, upstream: socket.socket, client: socket.socket) -> None:
+    def _dut_to_host(self, client: socket.socket, upstream: socket.socket) -> None:
         f = self.faults
         read = self._pieces(upstream, b"\n")
         current: list[bytes] | None = None  # the `infer` reply going through, from m-warmup-start
