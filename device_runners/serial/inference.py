@@ -33,7 +33,7 @@ class Inferencer:
         self.mode = mode
         self.first_infer_timeout = float(first_infer_timeout)
         self.on_window = on_window
-        self.expected_results = 1 if workload.scoring == "auc" else int(np.prod(workload.output_shape))
+        self.expected_results = workload.n_results
         self.guard = LapGuard(clock)
         channel.on_reset.append(self.guard.forget)
         self._per_inference_s: float | None = None
