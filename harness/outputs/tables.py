@@ -25,7 +25,7 @@ def write_tables(run: Run) -> None:
         except Exception as exc:  # never lose the CSV because of a parquet type quirk
             (run.path / f"{name}.parquet.error").write_text(str(exc))
         csv_df.to_csv(run.path / f"{name}.csv", index=False)
-    for workload, text in results_txt(run.summary).items():
+    for workload, text in results_txt(run).items():
         folder = run.path / workload
         folder.mkdir(exist_ok=True)
         atomic_write_text(folder / "results.txt", text)
