@@ -7,7 +7,8 @@ line ends (it ran on Windows for every published v1.3 result):
   `    Runtime: 10.862042 sec.`, `    Throughput: 23.01593015383295 inf./sec.`, and
   `    Runtime requirements have been met.` when the window lasted over 10 s), then
   `MMDD.HHMMSS ulp-mlperf: Median throughput is     23.032 inf./sec.` between two rules, or, for a
-  run the rules reject, the runner's `ERROR 1 - ...` / `ERROR 2 - ...` line instead of the median;
+  run the runner rejects, its `ERROR 1 - ...` (not 5 windows) or `ERROR 2 - ...` (the 5 windows
+  took under 10 s together) line instead of the median;
 - accuracy: `MMDD.HHMMSS ulp-mlperf: Top 1% = 90.2` and `... AUC = 0.995` (both lines for every
   workload: for classifiers the AUC is one-vs-rest over the normalised outputs, for ad01 the
   "Top 1%" is the runner's best mean of precision and recall over 100 thresholds);
@@ -96,7 +97,9 @@ def performance_lines(windows: pd.DataFrame, t: float | None) -> list[str]:
     ts = stamp(t)
     if len(throughputs) != RULES_WINDOWS:
         lines.append(f"{ts}{PREFIX}{ERROR_LOOP_COUNT}")
-    elif min(durations) < RULES_MIN_WINDOW_S:
+    elif sum(durations) < RULES_MIN_WINDOW_S:
+        # the runner's own test: its loop of 5 windows ended within 10 s of wall time (each window's
+        # 10 s shows only as the missing "Runtime requirements have been met." line)
         lines.append(f"{ts}{PREFIX}{ERROR_DURATION}")
     else:
         lines += [f"{ts}{PREFIX}{RULE}", f"{ts}{PREFIX}Median throughput is {float(np.median(throughputs)):>10.3f} inf./sec.",

@@ -111,7 +111,7 @@ def system_description(runs: list[Run], submitter: str, division: str, given: di
                 "Board Name": (machine.get("hostname") or "") if host else first("device"),
                 "Processor(s) Name": first("cpu") if host else "",
                 "Inference Framework": first("backend"),
-                "Software Libraries": first("kernels") and f"{first('kernels')} kernels",
+                "Software Libraries": _kernels(rows),
                 "Operating System ": machine.get("os", "") if host else "",
                 "Software Notes": f"measured with tinyperf {first('harness_version')} ({runner} runner)".strip(),
                 "Quantization Method": "TensorFlow Int8 Quantization (MLPerf Tiny reference models)"})
@@ -136,6 +136,14 @@ def _labels(run: Run, workload: str) -> dict[str, tuple[str, str]]:
     except (OSError, TypeError):
         pass
     return labels
+
+
+def _kernels(rows: pd.DataFrame) -> str:
+    """Which kernels each mode ran on (LiteRT: xnnpack for performance, reference for accuracy)."""
+    if rows.empty or "kernels" not in rows:
+        return ""
+    pairs = rows.dropna(subset=["kernels"]).groupby("kernels", sort=False)["mode"].agg(lambda m: ", ".join(dict.fromkeys(m)))
+    return "; ".join(f"{k} kernels ({modes})" for k, modes in pairs.items())
 
 
 def _unique(runs: Any) -> list[Run]:
@@ -334,7 +342,8 @@ def _write_code(folder: Path, code_dir: Path | None, runs: list[Run], chosen: di
             return
     folder.mkdir(parents=True, exist_ok=True)
     lines = ["# Code and models behind these results", "",
-             "Measured with tinyperf (https://github.com/mlcommons/tiny style harness). Per benchmark and mode:", ""]
+             "Measured with tinyperf, a benchmark harness that follows the MLPerf Tiny run rules. "
+             "Per benchmark and mode, what ran:", ""]
     for (wl, mode), run in sorted(chosen.items()):
         row = run.summary[(run.summary["workload"] == wl) & (run.summary["mode"] == mode)].iloc[0]
         model = run.meta.get("workloads", {}).get(wl, {}).get("model", {})
