@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -87,7 +88,11 @@ def performance_lines(windows: pd.DataFrame, t: float | None) -> list[str]:
     for i, (_, row) in enumerate(windows.iterrows(), start=1):
         elapsed_us = _elapsed_us(row)
         runtime = elapsed_us / 1e6
-        throughput = int(row["n"]) / runtime if elapsed_us > 0 else 0
+        # the measured throughput: from a DUT's timestamps it is the runner's N / (lap difference / 1e6)
+        # exactly; on the host it keeps its sub-microsecond time, so the median equals the summary's
+        measured = row.get("throughput_ips")
+        throughput = float(measured) if measured is not None and pd.notna(measured) else (
+            int(row["n"]) / runtime if elapsed_us > 0 else 0)
         throughputs.append(throughput)
         durations.append(runtime)
         lines += [f"Performance results for window {i}", f"    # Inferences : {int(row['n'])}",
@@ -231,7 +236,7 @@ def results_txt(run: Any) -> dict[str, str]:
 
 _PATTERNS = {
     # the checker's own expressions, with the prefix made optional (older tinyperf lines had none)
-    "throughput_ips": re.compile(r"(?:.* )?Median throughput is\s+([\d.]+) inf\./sec\."),
+    "throughput_ips": re.compile(r"(?:.* )?(?:Median|Estimated) throughput(?: is|:)\s+([\d.]+) inf\./sec\."),
     "top1_pct": re.compile(r"(?:.* )?Top[- ]1%?\s?[:=] ([\d.]+)"),
     "auc": re.compile(r"(?:.* )?AUC\s?[:=] ([\d.]+)"),
     "energy_uj_per_inf": re.compile(r"(?:.* )?Median energy cost is\s*([\d.]+) uJ/inf"),
@@ -267,3 +272,27 @@ def parse_results_txt(text: str) -> dict[str, Any]:
     if errors:
         out["errors"] = errors
     return out
+
+
+#: what each figure is called when a folder of results.txt files is shown
+FIGURES = ("throughput_ips", "top1_pct", "auc", "energy_uj_per_inf", "power_mw")
+
+
+def read_results_files(path: str | Path) -> pd.DataFrame:
+    """Every results.txt under `path` (a file, an official runner session, a submission tree, a run
+    directory), one row per file: where it is, the benchmark and mode its folders name, its figures.
+
+    Folders are read the way the checker lays them out (`.../<benchmark>/<mode>/results.txt`); a
+    tinyperf run directory's `<workload>/results.txt` holds every mode, so its mode is left missing.
+    """
+    root = Path(path)
+    files = [root] if root.is_file() else sorted(root.rglob("results.txt"))
+    rows = []
+    for f in files:
+        figures = parse_results_txt(f.read_text(errors="replace"))
+        parent = f.parent
+        mode = parent.name if parent.name in MODES else None
+        benchmark = parent.parent.name if mode else parent.name
+        rows.append({"file": str(f), "benchmark": benchmark, "mode": mode,
+                     **{k: figures.get(k) for k in FIGURES}, "errors": "; ".join(figures.get("errors", [])) or None})
+    return pd.DataFrame(rows, columns=["file", "benchmark", "mode", *FIGURES, "errors"])

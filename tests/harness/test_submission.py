@@ -161,3 +161,15 @@ def test_serial_run_with_energy_passes_the_checker(models_dir, data_dir, tools, 
     status, log, _ = check(tools, tree, tmp_path / "checker")
     assert status == 0 and "SUMMARY: submission looks OK" in log, log
     assert results_of(log) == {"kws": "6.667000 with power_metric = 750.000000"}
+    # `show` reads a tree of official results.txt files too (no run.json needed)
+    shown = tinyperf("show", tree)
+    assert shown.returncode == 0 and "750.0000" in shown.stdout and "6.667" in shown.stdout, shown.stdout + shown.stderr
+
+
+def test_the_reader_takes_every_results_txt_format(shared_root) -> None:
+    old = "Median throughput is 5.497 inf./sec.\nTop-1: 90.1%\nAUC: 0.86\nMedian energy cost is 909.500 uJ/inf.\n"
+    assert parse_results_txt(old) == {"throughput_ips": 5.497, "top1_pct": 90.1, "auc": 0.86, "energy_uj_per_inf": 909.5}
+    real = shared_root / "submission-example" / "closed" / "STMicroelectronics" / "results" / "NUCLEO_L4R5ZI-P"
+    assert parse_results_txt((real / "kws" / "performance" / "results.txt").read_text()) == {"throughput_ips": 23.032}
+    assert parse_results_txt((real / "kws" / "accuracy" / "results.txt").read_text()) == {"top1_pct": 90.2, "auc": 0.995}
+    assert parse_results_txt((real / "kws" / "energy" / "results.txt").read_text()) == {"energy_uj_per_inf": 1430.6681}
