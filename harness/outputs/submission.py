@@ -242,6 +242,16 @@ def log_txt(run: Run, workload: str, mode: str, text: str, log_only: list[str]) 
     return body + "".join(line + CRLF for line in log_only)
 
 
+def _measured(row: pd.Series) -> bool:
+    """A summary row with figures (not one that only says why a mode was skipped)."""
+    return pd.notna(row.get("windows")) or pd.notna(row.get("n_inferences"))
+
+
+def _false(value: Any) -> bool:
+    """Explicitly False (missing is not judged)."""
+    return value is not None and not pd.isna(value) and not bool(value)
+
+
 def _validity_problems(run: Run, workload: str, mode: str, division: str) -> list[str]:
     row = run.summary[(run.summary["workload"] == workload) & (run.summary["mode"] == mode)].iloc[0]
     problems = []
@@ -252,10 +262,9 @@ def _validity_problems(run: Run, workload: str, mode: str, division: str) -> lis
     if mode == "energy" and pd.isna(row.get("energy_uj_per_inf")):
         problems.append("no energy was measured")
     if mode == "accuracy":
-        if row.get("complete") is False or (pd.notna(row.get("complete")) and not bool(row.get("complete"))):
+        if _false(row.get("complete")):
             problems.append(f"accuracy ran on {row.get('n_files')} files, not the whole sample set")
-        if division == "closed" and row.get("meets_target") is not None and pd.notna(row.get("meets_target")) \
-                and not bool(row.get("meets_target")):
+        if division == "closed" and _false(row.get("meets_target")):
             problems.append(f"accuracy is below the closed-division target {row.get('quality_target')}")
     return problems
 
@@ -278,8 +287,7 @@ def export_submission(runs: list[Run], out: Path, submitter: str, system: str, *
             continue
         for _, row in run.summary.iterrows():
             wl, mode = row["workload"], row["mode"]
-            if wl not in BENCHMARK or mode not in MODES or pd.notna(row.get("note")) and row.get("note") \
-                    and pd.isna(row.get("windows")) and pd.isna(row.get("n_inferences")):
+            if wl not in BENCHMARK or mode not in MODES or not _measured(row):
                 continue
             if (wl, mode) in chosen:
                 raise TinyperfError(run.path, f"{wl} {mode} is also in {chosen[(wl, mode)].path}",
