@@ -31,14 +31,18 @@ import math
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from tinyperf.core.files import atomic_write_text
 from tinyperf.engine.summary import RULES_MIN_WINDOW_S, RULES_WINDOWS
 from tinyperf.workloads.catalog import WORKLOADS
-from tinyperf.workloads.scoring import roc_auc
+from tinyperf.workloads.scoring import AUC, TOP1, roc_auc
+
+if TYPE_CHECKING:
+    from tinyperf.engine.rundir import Run
 
 CRLF = "\r\n"
 RULE = "-" * 57
@@ -154,7 +158,7 @@ def official_accuracy(workload: str, samples: pd.DataFrame) -> tuple[float | Non
     if samples.empty or "results" not in samples:
         return None, None
     wl = WORKLOADS[workload]
-    if wl.scoring == "auc":
+    if not wl.scoring.classifies:
         per_file = samples.groupby("file", sort=False).agg(score=("score", "mean"), label=("label", "first"))
         scores, labels = per_file["score"].to_numpy(float), per_file["label"].to_numpy(int)
         return _threshold_accuracy(scores, labels), roc_auc(scores, labels)
@@ -192,13 +196,13 @@ def accuracy_lines(workload: str, summary_row: pd.Series, samples: pd.DataFrame,
     ts = stamp(t)
     lines = []
     if top1 is not None and not math.isnan(top1):
-        lines.append(f"{ts}{PREFIX}Top 1% = {top1:2.1f}")
+        lines.append(f"{ts}{PREFIX}{TOP1.results_line(top1)}")
     if auc is not None and not math.isnan(auc):
-        lines.append(f"{ts}{PREFIX}AUC = {auc:.3f}")
+        lines.append(f"{ts}{PREFIX}{AUC.results_line(auc)}")
     return lines
 
 
-def mode_results_txt(run: Any, workload: str, mode: str) -> tuple[str, list[str]] | None:
+def mode_results_txt(run: Run, workload: str, mode: str) -> tuple[str, list[str]] | None:
     """(results.txt text, log-only lines) of one workload and mode in the official format, or None."""
     summary = run.summary
     srow = summary[(summary["workload"] == workload) & (summary["mode"] == mode)] if not summary.empty else summary
@@ -220,7 +224,7 @@ def mode_results_txt(run: Any, workload: str, mode: str) -> tuple[str, list[str]
     return CRLF.join(lines) + CRLF, log_only
 
 
-def results_txt(run: Any) -> dict[str, str]:
+def results_txt(run: Run) -> dict[str, str]:
     """Per workload, the official blocks of every mode the run measured (performance, accuracy, energy)."""
     out: dict[str, str] = {}
     if run.summary.empty:
@@ -296,3 +300,55 @@ def read_results_files(path: str | Path) -> pd.DataFrame:
         rows.append({"file": str(f), "benchmark": benchmark, "mode": mode,
                      **{k: figures.get(k) for k in FIGURES}, "errors": "; ".join(figures.get("errors", [])) or None})
     return pd.DataFrame(rows, columns=["file", "benchmark", "mode", *FIGURES, "errors"])
+
+
+# ---- the output format ----------------------------------------------------------------------------
+
+RESULTS_TXT = "results.txt"
+PARTIAL_TXT = "results.partial.txt"
+
+
+def _false(v: object) -> bool:
+    return v is not None and not pd.isna(v) and not bool(v)
+
+
+def partial_reason(run: Run, workload: str) -> str | None:
+    """Why a workload's figures are partial (run unfinished, a mode short of its files or windows), else None."""
+    if run.status != "complete":
+        return f"run {run.status}"
+    rows = run.summary[run.summary["workload"] == workload] if not run.summary.empty else run.summary
+    for _, r in rows.iterrows():
+        if _false(r.get("complete")):
+            counted = f"{r.get('n_files')} files" if r["mode"] == "accuracy" else f"{r.get('windows')} windows"
+            return f"{r['mode']} covers {counted} only"
+    return None
+
+
+class ResultsTxtFormat:
+    """The built-in format `results-txt`: `<workload>/results.txt` in the run directory.
+
+    Partial figures (an unfinished run, an accuracy row short of files) never go to results.txt,
+    which the submission checker would accept: they go to `results.partial.txt` under a PARTIAL
+    line, and a stale results.txt is removed. Finishing the run swaps them back.
+    """
+
+    def write(self, run: Run) -> None:
+        for workload, text in results_txt(run).items():
+            folder = run.path / workload
+            folder.mkdir(exist_ok=True)
+            reason = partial_reason(run, workload)
+            if reason is None:
+                atomic_write_text(folder / RESULTS_TXT, text)
+                (folder / PARTIAL_TXT).unlink(missing_ok=True)
+            else:
+                atomic_write_text(folder / PARTIAL_TXT, f"PARTIAL ({reason}): not a result; finish it with "
+                                  f"`tinyperf run --resume {run.path}`" + CRLF + text)
+                (folder / RESULTS_TXT).unlink(missing_ok=True)
+
+    def missing(self, run: Run) -> list[str]:
+        out = []
+        for workload in results_txt(run):
+            f = run.path / workload / (RESULTS_TXT if partial_reason(run, workload) is None else PARTIAL_TXT)
+            if not (f.is_file() and f.stat().st_size):
+                out.append(f"{workload}/{f.name}")
+        return out

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from tinyperf import load_run
-from tests.harness.cli_helpers import only_run_dir, tinyperf
+from tests.harness.cli_helpers import only_run_dir, run_cli as tinyperf
 from tinyperf.outputs.results_txt import parse_results_txt
 
 PUBLISHED = {"kws01": 90.1, "vww01": 85.4, "ic01": 86.5}

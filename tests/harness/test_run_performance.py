@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyperf import load_run
-from tests.harness.cli_helpers import only_run_dir, tinyperf
+from tests.harness.cli_helpers import only_run_dir, run_cli as tinyperf
 from tinyperf.outputs.results_txt import parse_results_txt
 
 CHECKER_THROUGHPUT = re.compile(r"\d{4}\.\d{6} ulp-mlperf: Median throughput is\s+(\d+\.\d+) inf\./sec\.")
