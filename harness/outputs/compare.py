@@ -13,7 +13,7 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from tinyperf.outputs.report import MISSING, fmt, quality_cell
+from tinyperf.outputs.report import MISSING, fmt, kib, quality_cell
 from tinyperf.workloads.scoring import SCORINGS
 
 INVALID_NOTE = "* not a valid MLPerf Tiny result (see below)"  # the mark and words of `tinyperf show`
@@ -96,6 +96,11 @@ def compare_renderables(table: pd.DataFrame) -> list[RenderableType]:
     if has_energy:
         t.add_column("uJ/inf", justify="right", no_wrap=True)
     t.add_column("quality", overflow="fold", min_width=9)  # words fold, "AUC 0.859" stays whole
+    has_memory = "arena_bytes" in table and table["arena_bytes"].notna().any()
+    if has_memory:
+        t.add_column("RAM\nKB", justify="right", no_wrap=True)  # flash: in --csv (80 columns hold one more)
+        notes.append("RAM = TFLite Micro tensor arena (KB = 1024 B; flash bytes in --csv)")
+        t.caption = " · ".join(notes)
     groups = list(table.groupby("workload", sort=False))
     for gi, (wl, group) in enumerate(groups):
         for i, (_, r) in enumerate(group.iterrows()):
@@ -113,7 +118,8 @@ def compare_renderables(table: pd.DataFrame) -> list[RenderableType]:
                      tp, _speedup_cell(rd)]
             if has_energy:
                 cells.append(fmt(r.get("energy_uj_per_inf"), ",.2f"))
-            t.add_row(*cells, quality, end_section=i == len(group) - 1 and gi < len(groups) - 1)
+            memory = [kib(r.get("arena_bytes"))] if has_memory else []
+            t.add_row(*cells, quality, *memory, end_section=i == len(group) - 1 and gi < len(groups) - 1)
     out: list[RenderableType] = [t]
     for label, rows in table.groupby("run", sort=False):
         first = rows.iloc[0]
@@ -190,6 +196,8 @@ def leaderboard_renderables(board: pd.DataFrame, top: int) -> list[RenderableTyp
         if len(shown_r) < len(ranked) or len(shown_a) < len(apart):
             notes.append("all rows in --csv/--html")
         notes.append("– = not measured")
+        if group["ArenaBytes"].notna().any():
+            notes.append("RAM = TFLite Micro tensor arena of the model (KB = 1024 B; flash in --csv/--html)")
         marks = "".join(row_marks(r) for r in shown_a.to_dict("records")) + "".join(
             row_marks(r) for r in shown_r.to_dict("records"))
         for mark, words in (("*", INVALID_NOTE.removeprefix("* ")), ("†", "architecture only, synthetic weights"),
@@ -206,6 +214,9 @@ def leaderboard_renderables(board: pd.DataFrame, top: int) -> list[RenderableTyp
             t.add_column(c, justify="right", no_wrap=True)
         t.add_column("accuracy", overflow="fold", min_width=9)
         t.add_column(unit or "energy", justify="right", no_wrap=True)
+        has_ram = bool(group["ArenaBytes"].notna().any())
+        if has_ram:
+            t.add_column("RAM\nKB", justify="right", no_wrap=True)
         rows = list(shown_r.iterrows()) + list(shown_a.iterrows())
         for k, (_, r) in enumerate(rows):
             rd = r.to_dict()
@@ -217,9 +228,10 @@ def leaderboard_renderables(board: pd.DataFrame, top: int) -> list[RenderableTyp
             power = fmt(r.get("Power"), ",.2f" if str(r.get("PowerUnit")).startswith("mW") else ",.1f")
             if unit is None and _present(r.get("Power")):
                 power += f" {str(r.get('PowerUnit')).rstrip('.')}"
+            ram = [kib(r.get("ArenaBytes"))] if has_ram else []
             t.add_row(str(r["Rank"]) if _present(r.get("Rank")) else MISSING, f"{org}\n[dim]{r.get('BoardName')}[/]",
                       fmt(r.get("Result"), ",.1f") + row_marks(rd), fmt(r.get("latency_ms"), ".3f"),
-                      accuracy_text(model, r.get("Accuracy")) or MISSING, power,
+                      accuracy_text(model, r.get("Accuracy")) or MISSING, power, *ram,
                       style="bold yellow" if ours else None,
                       end_section=k == len(shown_r) - 1 and len(shown_a) > 0)
         out.append(t)

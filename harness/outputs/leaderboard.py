@@ -100,7 +100,9 @@ def merge_runs(runs: list[Run]) -> pd.DataFrame:
 #: what compare() takes from each run's performance (or energy) and accuracy rows
 PERF_FIELDS = ["kernels", "throughput_ips", "latency_ms", "lat_p99_us", "energy_uj_per_inf", "valid", "invalid_reason"]
 QUALITY_FIELDS = [*scoring_columns(), "quality_target", "meets_target", "n_files", "complete"]
-RUN_FIELDS = ["runner", "device", "threads", "model", "model_id", "model_sha256", "synthetic_weights", "hostname", "harness_version"]
+RUN_FIELDS = ["runner", "device", "threads", "model", "model_id", "model_sha256", "synthetic_weights", "hostname", "harness_version",
+              "model_flash_bytes", "arena_bytes", "arena_nonpersistent_bytes", "arena_persistent_bytes", "arena_method",
+              "memory_note"]
 
 
 def run_labels(n: int) -> list[str]:
@@ -243,6 +245,10 @@ def compare(groups: list[str | Path | list[str | Path]], level: float | None = N
                          MIN_EFFECT if min_effect is None else min_effect)
 
 
+def _int_or_none(v: Any) -> int | None:
+    return None if v is None or pd.isna(v) else int(v)
+
+
 #: MLPerf Tiny published-table model names; sww (streaming wake word, v1.3) is published but not run here
 PUBLISHED_MODELS = {"kws": "top-1 %", "vww": "top-1 %", "ic": "top-1 %", "ad": "AUC", "sww": "F1"}
 #: the sections of a leaderboard: only rows of one class are comparable
@@ -295,6 +301,9 @@ def leaderboard_rows(runs: list[Run]) -> tuple[pd.DataFrame, list[str]]:
             "SoftwareNotes": f"kernels={p.get('kernels')} threads={p.get('threads')}",
             "Source": "; ".join(sources), "Runs": int(p["runs"]), "Valid": p.get("valid"),
             "RunSpreadPct": p.get("run_spread_pct"),
+            # RAM and flash on a microcontroller (tinyperf.core.memory); the published table has no such columns
+            "ArenaBytes": _int_or_none(p.get("arena_bytes")), "FlashBytes": _int_or_none(p.get("model_flash_bytes")),
+            "ArenaMethod": p.get("arena_method"),
             "InvalidReason": p.get("invalid_reason") if is_invalid(p.get("valid")) else None,
             "SyntheticWeights": bool(p.get("synthetic_weights")), "Runner": p.get("runner"),
             "Busy": p.get("load_busy"), "Warnings": p.get("warnings"),
@@ -333,7 +342,7 @@ def read_published(path: Path) -> tuple[pd.DataFrame, list[str]]:
 
 #: every column a board has, whatever it was built from (a missing column must not crash a renderer)
 BOARD_COLUMNS = PUBLISHED_COLUMNS + ["Source", "Runs", "Valid", "RunSpreadPct", "InvalidReason", "SyntheticWeights",
-                                     "Runner", "Busy", "Warnings"]
+                                     "Runner", "Busy", "Warnings", "ArenaBytes", "FlashBytes", "ArenaMethod"]
 
 
 def unranked_reasons(row: dict[str, Any]) -> list[str]:
@@ -370,6 +379,8 @@ def leaderboard(paths: list[str | Path], published: Path | list[Path] | None = N
     board = pd.concat(frames, ignore_index=True).reindex(columns=BOARD_COLUMNS)
     board["Result"] = pd.to_numeric(board["Result"], errors="coerce")
     board["latency_ms"] = 1000.0 / board["Result"]
+    for col in ("ArenaBytes", "FlashBytes"):  # missing (a published row, a model TFLM cannot run) stays <NA>
+        board[col] = pd.to_numeric(board[col], errors="coerce").astype("Int64") if col in board else pd.NA
     board["Class"] = [system_class(r) for r in board.to_dict("records")]
     if classes:
         board = board[board["Class"].isin(classes)]

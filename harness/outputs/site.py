@@ -34,8 +34,9 @@ tr.ours{background:#fff6d6}tr.apart td{color:#777}tr.apart.ours{background:#fbf3
 .note{color:#555;font-size:.85rem}svg{width:100%;height:auto;max-width:1100px}
 svg text{font-size:11px;font-family:system-ui,sans-serif}"""
 #: table columns: header, width (of 1168 px usable), key
-COLUMNS = [("rank", "5%"), ("submitter · board", "21%"), ("div.", "6%"), ("throughput<br>inf./s", "10%"),
-           ("latency<br>ms", "8%"), ("accuracy", "8%"), ("energy", "10%"), ("framework", "15%"), ("rules · notes", "17%")]
+COLUMNS = [("rank", "5%"), ("submitter · board", "18%"), ("div.", "5%"), ("throughput<br>inf./s", "10%"),
+           ("latency<br>ms", "8%"), ("accuracy", "8%"), ("energy", "10%"), ("RAM<br>KB", "6%"), ("flash<br>KB", "6%"),
+           ("framework", "11%"), ("rules · notes", "13%")]
 
 
 def _num(v: Any) -> float | None:
@@ -97,6 +98,11 @@ def _fmt(v: Any, spec: str, unit: str = "") -> str:
     return "–" if f is None else f"{format(f, spec)}{unit}"
 
 
+def _kib(v: Any) -> str:
+    f = None if v is pd.NA else _num(v)
+    return "–" if f is None else f"{f / 1024.0:,.1f}"
+
+
 def _accuracy(model: str, v: Any) -> str:
     f = _num(v)
     if f is None:
@@ -147,7 +153,8 @@ def _row(model: str, r: dict[str, Any], energy_header: str) -> str:
     cells = [f'<td class="n">{rank}</td>', f"<td>{who}</td>", f"<td>{html.escape(str(r.get('Division') or '–'))}</td>",
              f'<td class="n">{_fmt(r.get("Result"), ",.3f")}{html.escape(_marks(r))}</td>',
              f'<td class="n">{_fmt(r.get("latency_ms"), ",.4f")}</td>', f'<td class="n">{_accuracy(model, r.get("Accuracy"))}</td>',
-             f'<td class="n">{_energy(r, energy_header)}</td>', f"<td>{html.escape(str(r.get('InferenceFramework') or '–'))}</td>",
+             f'<td class="n">{_energy(r, energy_header)}</td>', f'<td class="n">{_kib(r.get("ArenaBytes"))}</td>',
+             f'<td class="n">{_kib(r.get("FlashBytes"))}</td>', f"<td>{html.escape(str(r.get('InferenceFramework') or '–'))}</td>",
              f"<td>{_notes(r)}</td>"]
     return f"<tr{cls}>{''.join(cells)}</tr>"
 
@@ -166,7 +173,10 @@ def write_site(board: pd.DataFrame, out_dir: Path, title: str = "tinyperf leader
               "as top-1 %, AUC (ad01) or F1 (sww). Only valid closed-division results are ranked, separately for "
               "microcontrollers, accelerators and host CPUs; rows marked * (not a valid MLPerf Tiny result), "
               "† (architecture only, synthetic weights) or ° (open division) are listed after them, grey and unranked; "
-              "~ = measured on a busy machine. Highlighted rows are runs measured with tinyperf; '–' = not measured.</p>")]
+              "~ = measured on a busy machine. Highlighted rows are runs measured with tinyperf; '–' = not measured. "
+              "RAM: the TensorFlow Lite Micro tensor arena the model needs, flash: its .tflite flatbuffer (firmware "
+              "code comes on top), in KB of 1024 B, both measured by tinyperf on the model file, so published rows "
+              "show '–'.</p>")]
     for note in board.attrs.get("notes", []):
         parts.append(f"<p class='note'>Note: {html.escape(note)}</p>")
     colgroup = "<colgroup>" + "".join(f'<col style="width:{w}">' for _, w in COLUMNS) + "</colgroup>"
