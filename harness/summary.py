@@ -60,7 +60,18 @@ def _provenance(meta: dict[str, Any], workload: str, session: dict[str, Any]) ->
         "cpu": machine.get("cpu"),
         "python": machine.get("python"),
         "started": meta.get("created"),
+        **_firmware_columns(session),
     }
+
+
+def _firmware_columns(session: dict[str, Any]) -> dict[str, Any]:
+    """A self-describing board's memory, timing statement and build (serial runner, tinyperf firmware)."""
+    if "firmware" not in session:
+        return {}
+    cols: dict[str, Any] = {"timing": session.get("timing"), **session.get("memory", {})}
+    cols.update({f"firmware_{k}": v for k, v in session["firmware"].items()
+                 if k not in ("flash_bytes", "arena_used_bytes", "timing")})
+    return cols
 
 
 def _latencies(path: Path | None, wrows: pd.DataFrame) -> np.ndarray | None:

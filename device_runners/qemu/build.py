@@ -249,6 +249,8 @@ def build_firmware(options: BuildOptions, sources: FirmwareSources, out_dir: Pat
                             "run `tinyperf fetch firmware-sources`")
     machine = desc["machines"][options.machine]
     compiler = compiler_version()
+    _PLACES.update({str(p.resolve()): f"<{k}>" for k, p in sources.roots.items()})
+    _PLACES[str(FIRMWARE_DIR)] = "<firmware>"
     model = Path(options.model)
     facts = model_facts(model)
     _check_model(options, facts)
@@ -412,9 +414,14 @@ def _nominal_rate(machine: dict[str, Any]) -> str:
     return f"1 instruction = {ns} ns, {1000 // ns} M instructions/s nominal"
 
 
+_PLACES: dict[str, str] = {}  # absolute source-tree path -> placeholder, so a moved cache keeps its objects
+
+
 def _object_key(unit: _Unit, compiler: str) -> str:
     # generated files live in a fresh folder each build: key them by content, not by that path
     flags = [re.sub(r"/\.gen\.[^/]+", "/<gen>", f) for f in unit.flags]
+    for path, place in _PLACES.items():
+        flags = [f.replace(path, place) for f in flags]
     parts: list[Any] = [compiler, unit.lang, *flags, unit.source.name, unit.source.read_bytes()]
     for dep in unit.deps:
         parts += [dep.name, dep.read_bytes()]

@@ -154,6 +154,26 @@ class DutClient:
         self.transcript.note(f"identity: name={name!r} profile={profile!r} model={model!r} timestamps={ts_mode}")
         return self.identity
 
+    def query_info(self) -> dict[str, str]:
+        """A firmware's description of itself (tinyperf's virtual-board firmware answers
+        `tinyperf-info` with `m-info-<key>-[<value>]` lines); {} from firmware that does not know it."""
+        return self._recover("tinyperf-info", self._query_info, needs_input=False)
+
+    def _query_info(self) -> dict[str, str]:
+        try:
+            lines = self._command("tinyperf-info")
+        except DutErrorReply as exc:
+            if str(exc).startswith("Unknown command"):
+                return {}
+            raise
+        info = {}
+        for line in lines:
+            if m := P.RE_INFO.fullmatch(line):
+                info[m.group(1)] = m.group(2)
+            elif P.looks_garbled(line):
+                raise LinkTrouble(f"garbled reply to `tinyperf-info`: {line!r}")
+        return info
+
     def _query_name(self) -> str:
         lines = self._command("name")
         for line in lines:

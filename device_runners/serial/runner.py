@@ -51,6 +51,33 @@ def _resource(opts: dict[str, Any]) -> SerialResource:
     return SerialResource(str(port), int(opts.get("baud") or DEFAULT_BAUD))
 
 
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def firmware_description(fw: dict[str, str]) -> dict[str, Any]:
+    """What a self-describing firmware (`tinyperf-info`) adds to the session: how it was built, how
+    its time is measured, and its flash and RAM (RAM = static data + heap + stack + the arena used)."""
+    if not fw:
+        return {}
+    parts = [_int(fw.get(k)) for k in ("static-ram-bytes", "heap-bytes", "stack-bytes", "arena-used-bytes")]
+    out: dict[str, Any] = {
+        "firmware": {k.replace("-", "_"): v for k, v in fw.items()},
+        "memory": {"flash_bytes": _int(fw.get("flash-bytes")), "arena_bytes": _int(fw.get("arena-used-bytes")),
+                   "ram_bytes": sum(parts) if all(p is not None for p in parts) else None},
+    }
+    if fw.get("timing"):
+        out["timing"] = fw["timing"]
+    if fw.get("machine"):
+        out["device"] = f"{fw['machine']} ({fw.get('cpu', '?')})"
+    if fw.get("kernels"):
+        out["kernels"] = f"firmware: TFLM {fw['kernels']}, FC rounding {fw.get('fc-rounding', '?')}"
+    return out
+
+
 class SerialSession:
     """One open DUT; every byte of its dialogue goes to `serial-transcript.log` in the run dir."""
 
@@ -91,6 +118,7 @@ class SerialSession:
                 first_infer_timeout=float(opts.get("infer_timeout") or 120.0),
                 on_window=self._on_window if self.mode == "energy" else None)
             self.identity = self.client.open(probe_timestamp=self.mode != "energy")
+            self.firmware_info = self.client.query_info()
             if not opts.get("no_model_check"):
                 self._check_model()
             if self.mode == "energy":
@@ -207,6 +235,7 @@ class SerialSession:
             "chunk_size": self.client.chunk_size,
             "verify": self.client.verify,
         }
+        info.update(firmware_description(self.firmware_info))
         if self.board != "none":
             info["board_name"] = self.board_name
             info["dut_baud"] = self.dut_baud
