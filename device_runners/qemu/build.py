@@ -422,10 +422,19 @@ def _object_key(unit: _Unit, compiler: str) -> str:
     flags = [re.sub(r"/\.gen\.[^/]+", "/<gen>", f) for f in unit.flags]
     for path, place in _PLACES.items():
         flags = [f.replace(path, place) for f in flags]
-    parts: list[Any] = [compiler, unit.lang, *flags, unit.source.name, unit.source.read_bytes()]
-    for dep in unit.deps:
-        parts += [dep.name, dep.read_bytes()]
+    parts: list[Any] = [compiler, unit.lang, *flags, _place(unit.source), unit.source.read_bytes()]
+    for name, dep in sorted((_place(d), d) for d in unit.deps):
+        parts += [name, dep.read_bytes()]
     return _hash(parts)
+
+
+def _place(path: Path) -> str:
+    """A path with its source tree replaced by the tree's key: the same file anywhere keys the same."""
+    text = re.sub(r"^.*/\.gen\.[^/]+", "<gen>", str(path))
+    for root, place in _PLACES.items():
+        if text.startswith(root + "/"):
+            return place + text[len(root):]
+    return text
 
 
 def _compile_cmd(unit: _Unit, obj: Path) -> list[str]:
