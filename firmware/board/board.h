@@ -23,7 +23,7 @@ char board_getc(void);
 /* Microseconds since boot, 32-bit wrapping (the m-lap-us counter). Every call restarts the
  * hardware counter after folding its count into the total, so an interval between two calls
  * counts whole timer periods from the first call, independent of the phase at which the host's
- * command arrived. */
+ * command arrived (the fraction of a microsecond at a stamp is dropped for the same reason). */
 uint32_t board_timestamp_us(void);
 /* Fold the timer into the total and restart it (call right before the timed inferences). */
 void board_timer_restart(void);

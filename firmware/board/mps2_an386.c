@@ -78,6 +78,11 @@ void board_timer_restart(void) {
 
 uint32_t board_timestamp_us(void) {
   board_timer_restart();
+  /* start every interval on a whole microsecond (dropping < 1 us), so that the difference of two
+   * stamps is floor(ticks / 25) of the interval itself, not of where it began */
+  __asm volatile("cpsid i" ::: "memory");
+  g_ticks -= g_ticks % TICKS_PER_US;
+  __asm volatile("cpsie i" ::: "memory");
   return (uint32_t)(g_ticks / TICKS_PER_US);
 }
 
