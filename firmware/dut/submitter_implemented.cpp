@@ -31,7 +31,9 @@ const char *g_init_error = nullptr;
 char g_last_log[160];
 
 uint8_t g_sample[TP_UPLOAD_BYTES];      // the uploaded bytes (ee_get_buffer copies them here)
-float g_real_input[TP_INPUT_ELEMENTS];  // the sample as real values (the MSE needs them)
+#if TP_RESULT_MSE
+float g_real_input[TP_INPUT_ELEMENTS];  // the sample as real values (the window MSE needs them)
+#endif
 uint8_t g_tensor_input[TP_INPUT_BYTES]; // quantized once per load; copied in before every Invoke
 bool g_invoke_failed = false;
 #ifdef TP_FAULT_AT_INFER
@@ -55,7 +57,10 @@ void quantize_input() {
   const float scale = g_input->params.scale;
   const int zero = g_input->params.zero_point;
   for (size_t i = 0; i < TP_INPUT_ELEMENTS; i++) {
-    const float real = g_real_input[i];
+    const float real = sample_value(i);
+#if TP_RESULT_MSE
+    g_real_input[i] = real;
+#endif
     switch (g_input->type) {
       case kTfLiteInt8: {
         double q = nearbyint((double)real / (double)scale) + zero;
@@ -102,7 +107,6 @@ void th_load_tensor() {
     return;
   }
   if (g_input == nullptr) return;
-  for (size_t i = 0; i < TP_INPUT_ELEMENTS; i++) g_real_input[i] = sample_value(i);
   quantize_input();
 }
 
