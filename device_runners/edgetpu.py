@@ -15,9 +15,9 @@ import ctypes.util
 import platform
 from typing import Any
 
-from device_runners.base import RunnerConfig
-from device_runners.host import HostRunner, HostSession
-from harness.errors import DeviceError
+from tinyperf.device_runners.base import RunnerConfig
+from tinyperf.device_runners.host import HostRunner, HostSession
+from tinyperf.core.errors import DeviceError
 
 LIBEDGETPU = {"Linux": "libedgetpu.so.1", "Darwin": "libedgetpu.1.dylib", "Windows": "edgetpu.dll"}
 

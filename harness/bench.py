@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from device_runners.base import RunnerConfig
-from device_runners.host import HostRunner
-from harness.models import ModelFile
-from workloads.spec import Workload
+from tinyperf.device_runners.base import RunnerConfig
+from tinyperf.device_runners.host import HostRunner
+from tinyperf.core.modelfile import ModelFile
+from tinyperf.workloads.spec import Workload
 
 
 @dataclass(frozen=True)

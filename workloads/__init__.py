@@ -1,9 +1,13 @@
 """MLPerf Tiny workloads as data: specs, the EnergyRunner dataset reader and scoring."""
 
-from workloads.catalog import AD01, IC01, KWS01, VWW01, WORKLOADS, get_workload
-from workloads.dataset import Dataset, Item, Sample
-from workloads.scoring import roc_auc, top1_percent
-from workloads.spec import InputEncoding, Workload
+if __name__ != "tinyperf.workloads":  # e.g. `import workloads` from the repository root
+    raise ImportError("this folder is the `tinyperf.workloads` package: `pip install -e .`, then `import tinyperf.workloads`")
+
+
+from tinyperf.workloads.catalog import AD01, IC01, KWS01, VWW01, WORKLOADS, get_workload
+from tinyperf.workloads.dataset import Dataset, Item, Sample
+from tinyperf.workloads.scoring import roc_auc, top1_percent
+from tinyperf.workloads.spec import InputEncoding, Workload
 
 __all__ = [
     "AD01", "IC01", "KWS01", "VWW01", "WORKLOADS", "get_workload",

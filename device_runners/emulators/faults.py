@@ -21,7 +21,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from harness.errors import TinyperfError
+from tinyperf.core.errors import TinyperfError
 
 _RATES = ("drop", "garble", "rxdrop", "rxgarble")
 

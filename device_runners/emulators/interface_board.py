@@ -25,8 +25,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from device_runners.emulators.dut import DutFirmware
-from device_runners.emulators.wire import mismatch_garbage, sleep_until
+from tinyperf.device_runners.emulators.dut import DutFirmware
+from tinyperf.device_runners.emulators.wire import mismatch_garbage, sleep_until
 
 STM32_NAME = "tinyML Enhanced Interface Board"
 KINDS = ("stm32h573", "arduino")

@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from device_runners.emulators.clock import EmulatedClock
-from device_runners.emulators.dut import DutFirmware
-from device_runners.emulators.faults import FaultPlan
-from device_runners.emulators.interface_board import InterfaceBoardEmulator
-from device_runners.emulators.wire import Endpoint, PtyEndpoint, TcpEndpoint
-from workloads.catalog import get_workload
+from tinyperf.device_runners.emulators.clock import EmulatedClock
+from tinyperf.device_runners.emulators.dut import DutFirmware
+from tinyperf.device_runners.emulators.faults import FaultPlan
+from tinyperf.device_runners.emulators.interface_board import InterfaceBoardEmulator
+from tinyperf.device_runners.emulators.wire import Endpoint, PtyEndpoint, TcpEndpoint
+from tinyperf.workloads.catalog import get_workload
 
 PERFORMANCE_BAUD = 115200
 ENERGY_BAUD = 9600
@@ -58,13 +58,15 @@ def start_rig(workload: str, model_path: str | Path, *, tcp_port: int | None = N
               baud_limit: int | None = None, us_per_inference: float | None = None, mode: str = "performance",
               vendor: str | None = None, faults: str | FaultPlan | None = None, start_us: int = 0,
               result_format: str = "reference", interface_board: str | None = None, dut_baud: int | None = None,
-              model_id: str | None = None, lpm01a: dict[str, Any] | None = None) -> EmulatorRig:
+              model_id: str | None = None, lpm01a: dict[str, Any] | None = None,
+              realtime: bool = False) -> EmulatorRig:
     """Start an emulated DUT (behind an interface board if asked) on a pty, or on TCP `tcp_port`.
 
     `baud` is the rate the DUT's UART runs at (115200, or 9600 in energy mode); a host opening the
     pty at another rate gets garbage. Behind a board the DUT runs at `dut_baud` (9600) and the
     host talks to the board (USB, any rate). `baud_limit` throttles the host link to that rate.
     `lpm01a` = keyword arguments for an LPM01A emulator that records the DUT's timestamp pulses.
+    `realtime` makes each emulated window take its emulated time on the wall clock.
     """
     wl = get_workload(workload)
     clock = EmulatedClock(start_us=start_us)
@@ -73,7 +75,7 @@ def start_rig(workload: str, model_path: str | Path, *, tcp_port: int | None = N
     if vendor:
         kwargs["vendor"] = vendor
     dut = DutFirmware(wl, model_path, clock=clock, us_per_inference=us_per_inference, mode=mode,
-                      result_format=result_format, faults=plan, model_id=model_id, **kwargs)
+                      result_format=result_format, faults=plan, model_id=model_id, realtime=realtime, **kwargs)
     board = None
     device: Any = dut
     if interface_board and interface_board != "none":
@@ -85,7 +87,7 @@ def start_rig(workload: str, model_path: str | Path, *, tcp_port: int | None = N
         host_baud = baud or (ENERGY_BAUD if mode == "energy" else PERFORMANCE_BAUD)
     monitor = None
     if lpm01a is not None:
-        from device_runners.emulators.lpm01a import start_lpm01a_emulator
+        from tinyperf.device_runners.emulators.lpm01a import start_lpm01a_emulator
 
         monitor = start_lpm01a_emulator(clock, **lpm01a)
         dut.add_timestamp_listener(monitor.event_at)

@@ -16,12 +16,13 @@ import importlib
 import importlib.util
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from device_runners.energy.stream import SampleLog, SampleLogMonitor
-from harness.errors import DeviceError
+from tinyperf.device_runners.energy.stream import SampleLog, SampleLogMonitor
+from tinyperf.core.errors import DeviceError
 
 INSTALL_HINT = "pip install tinyperf[joulescope]"
 SAMPLING_FREQUENCY = 1_000_000
@@ -168,6 +169,11 @@ class Joulescope(SampleLogMonitor):
     """Driver: the binner feeding a SampleLog, fed by the device's stream."""
 
     kind = "joulescope"
+    where = "<serial>"
+
+    @classmethod
+    def from_spec(cls, where: str | None, transcript: Path | None = None) -> Joulescope:
+        return cls(JoulescopeResource(where))
 
     def __init__(self, resource: JoulescopeResource | None = None,
                  device_factory: Callable[..., Any] = _JoulescopeDevice):

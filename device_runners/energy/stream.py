@@ -15,8 +15,8 @@ from typing import Iterable
 
 import numpy as np
 
-from device_runners.energy.base import EnergyMonitor, EnergyWindow, window_energy
-from harness.errors import DeviceError
+from tinyperf.device_runners.energy.base import EnergyMonitor, EnergyWindow, window_energy
+from tinyperf.core.errors import DeviceError
 
 
 @dataclass(frozen=True)

@@ -27,9 +27,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from device_runners.qemu.ops import OPS
-from harness.errors import TinyperfError
-from workloads.spec import Workload
+from tinyperf.device_runners.qemu.ops import OPS
+from tinyperf.core.errors import TinyperfError
+from tinyperf.workloads.spec import Workload
 
 FIRMWARE_DIR = Path(__file__).resolve().parents[2] / "firmware"
 KERNELS = ("cmsis-nn", "reference")
@@ -396,6 +396,7 @@ def _info(options: BuildOptions, sources: FirmwareSources, desc: dict[str, Any],
     return {
         "workload": options.workload.id,
         "model-sha256": facts.sha256,
+        "model-bytes": str(facts.size),
         "kernels": options.kernels,
         "fc-rounding": "single (CMSIS_NN_USE_SINGLE_ROUNDING)" if options.single_rounding else "as shipped",
         "timing": (f"emulated: qemu-system-arm -icount shift={machine['icount_shift']} "

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.errors import TinyperfError
+from tinyperf.core.errors import TinyperfError
 
 QEMU = "qemu-system-arm"
 START_TIMEOUT_S = 15.0

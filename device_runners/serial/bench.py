@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from device_runners.serial.runner import SerialSession
+from tinyperf.device_runners.serial.runner import SerialSession
 
 
 @dataclass(frozen=True)

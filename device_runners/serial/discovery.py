@@ -12,11 +12,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from device_runners.serial import parse as P
-from device_runners.serial.interface_board import STM32_NAME, Stm32H573Link
-from device_runners.serial.resource import DEFAULT_BAUD, SerialResource
-from device_runners.serial.transport import LineTransport
-from harness.errors import DeviceError
+from tinyperf.device_runners.serial import parse as P
+from tinyperf.device_runners.serial.interface_board import STM32_NAME, Stm32H573Link
+from tinyperf.device_runners.serial.resource import DEFAULT_BAUD, SerialResource
+from tinyperf.device_runners.serial.transport import LineTransport
+from tinyperf.core.errors import DeviceError
 
 PROBE_BAUDS = (115200, 921600, 9600)
 #: USB VID:PID of debug probes and USB-UART bridges MLPerf Tiny boards are reached through

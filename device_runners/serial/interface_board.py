@@ -18,10 +18,10 @@ from __future__ import annotations
 import re
 import time
 
-from device_runners.serial.driver import EembcLink
-from device_runners.serial.parse import READY, resembles_ready
-from device_runners.serial.transport import LineTransport
-from harness.errors import DeviceError
+from tinyperf.device_runners.serial.driver import EembcLink
+from tinyperf.device_runners.serial.parse import READY, resembles_ready
+from tinyperf.device_runners.serial.transport import LineTransport
+from tinyperf.core.errors import DeviceError
 
 BOARDS = ("none", "stm32h573", "arduino")
 STM32_NAME = "tinyML Enhanced Interface Board"

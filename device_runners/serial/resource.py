@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import serial
 
-from harness.errors import DeviceError
+from tinyperf.core.errors import DeviceError
 
 DEFAULT_BAUD = 115200
 #: pyserial's read timeout; the transport keeps its own deadlines, this only bounds one wait

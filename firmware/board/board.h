@@ -39,6 +39,9 @@ void board_fault(const char *reason, uint32_t pc) __attribute__((noreturn));
 extern const char board_machine[];
 extern const char board_cpu[];
 extern const char board_timer[];
+/* 1 when the timer is not real time (an emulator counting instructions): the firmware then
+ * answers the serial runner's `clock` with m-clock-[virtual]. A real board says 0. */
+extern const int board_virtual_clock;
 
 #ifdef __cplusplus
 }

@@ -52,6 +52,7 @@
 const char board_machine[] = "qemu mps2-an386";
 const char board_cpu[] = "Arm Cortex-M4F (cortex-m4, fpv4-sp-d16)";
 const char board_timer[] = "CMSDK TIMER0 at 25 MHz";
+const int board_virtual_clock = 1; /* QEMU -icount: instructions at a nominal rate */
 
 /* Timer ticks folded in by earlier restarts and underflows. */
 static volatile uint64_t g_ticks;

@@ -9,14 +9,15 @@ import argparse
 import importlib
 import sys
 
-from harness.errors import TinyperfError
+from tinyperf.core.errors import TinyperfError
 
-#: sub-command modules under harness.cli, in `--help` order
-COMMANDS = ("run", "show", "compare", "list", "bench", "datasets", "fetch", "predict", "devices", "emulate", "quantize")
+#: sub-command modules under tinyperf.cli, in `--help` order
+COMMANDS = ("run", "show", "compare", "list", "bench", "datasets", "fetch", "predict", "devices", "emulate", "quantize",
+            "profile", "submission")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from harness import __version__
+    from tinyperf.core.version import __version__
 
     parser = argparse.ArgumentParser(
         prog="tinyperf",
@@ -29,9 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="<command>")
     for name in COMMANDS:
         try:
-            module = importlib.import_module(f"harness.cli.{name}_cmd")
+            module = importlib.import_module(f"tinyperf.cli.{name}_cmd")
         except ModuleNotFoundError as exc:
-            if exc.name == f"harness.cli.{name}_cmd":
+            if exc.name == f"tinyperf.cli.{name}_cmd":
                 continue
             _register_broken(sub, name, exc)
             continue
@@ -55,21 +56,24 @@ def _register_broken(sub: argparse._SubParsersAction, name: str, exc: Exception)
 
 
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # an undecodable file name is printed as \xNN, never a crash
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
-    args = parser.parse_args(argv)
-    args.argv = list(sys.argv[1:] if argv is None else argv)  # recorded with results
-    if not getattr(args, "handler", None):
-        parser.print_help()
-        return 2
     try:
+        args = parser.parse_args(argv)  # an argument type may refuse a value with a TinyperfError (one line)
+        args.argv = list(sys.argv[1:] if argv is None else argv)  # recorded with results
+        if not getattr(args, "handler", None):
+            parser.print_help()
+            return 2
         return int(args.handler(args) or 0)
     except TinyperfError as exc:
-        from harness.console import err_console
+        from tinyperf.core.console import err_console
 
         err_console.print(f"[bold red]error:[/] {exc.one_line()}", highlight=False, soft_wrap=True)
         return 2
     except KeyboardInterrupt as exc:
-        from harness.console import err_console
+        from tinyperf.core.console import err_console
 
         terminated = getattr(exc, "exit_code", None)
         err_console.print("[yellow]terminated[/]" if terminated else "[yellow]interrupted[/]")

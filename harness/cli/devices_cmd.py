@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from harness.argtypes import positive_float, positive_int
-from harness.console import console
-from harness.errors import TinyperfError
+from tinyperf.core.argtypes import positive_float, positive_int
+from tinyperf.core.console import console
+from tinyperf.core.errors import TinyperfError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def handle(args: argparse.Namespace) -> int:
     from rich.table import Table
 
-    from device_runners.serial.discovery import PortInfo, list_ports, probe
+    from tinyperf.device_runners.serial.discovery import PortInfo, list_ports, probe
 
     try:
         bauds = tuple(int(b) for b in args.bauds.split(",") if b.strip())

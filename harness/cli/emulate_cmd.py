@@ -14,9 +14,10 @@ import signal
 import threading
 from pathlib import Path
 
-from harness.argtypes import non_negative_float, non_negative_int, positive_float, positive_int
-from harness.console import console, err_console
-from harness.errors import TinyperfError
+from tinyperf.cli import options
+from tinyperf.core.argtypes import non_negative_float, non_negative_int, positive_float, positive_int
+from tinyperf.core.console import console, err_console
+from tinyperf.core.errors import TinyperfError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _add_dut(kinds)
     _add_board(kinds)
     try:
-        from device_runners.emulators.lpm01a import add_lpm01a_subcommand
+        from tinyperf.device_runners.emulators.lpm01a import add_lpm01a_subcommand
     except ImportError:
         pass
     else:
@@ -36,17 +37,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_dut(kinds: argparse._SubParsersAction) -> None:
-    from device_runners.emulators.dut import RESULT_FORMATS
-    from workloads.catalog import WORKLOADS
+    from tinyperf.device_runners.emulators.dut import RESULT_FORMATS
 
     d = kinds.add_parser(
         "dut", help="a virtual DUT running MLPerf Tiny (EEMBC) firmware",
         description="A virtual board: the EEMBC test-harness protocol exactly (quirks included), outputs "
         "from the real model on LiteRT reference kernels (= TFLite Micro), timestamps from a deterministic "
         "clock advanced --us-per-inference per inference (a 10 s window costs no wall time).")
-    d.add_argument("--workload", "-w", required=True, choices=list(WORKLOADS), help="firmware for this workload")
-    d.add_argument("--model", metavar="FILE", help="the .tflite the firmware runs (default: the reference model)")
-    d.add_argument("--models-dir", metavar="DIR", help="folder of reference models (env TINYPERF_MODELS)")
+    options.add_workload(d, repeatable=False, required=True, help="firmware for this workload")
+    options.add_model(d, help="the .tflite the firmware runs (default: the reference model)")
+    options.add_models_dir(d, help="folder of reference models (env TINYPERF_MODELS)")
     where = d.add_mutually_exclusive_group()
     where.add_argument("--pty", action="store_true", help="serve on a pseudo-terminal (default); prints its path")
     where.add_argument("--tcp", type=non_negative_int, metavar="PORT",
@@ -60,6 +60,9 @@ def _add_dut(kinds: argparse._SubParsersAction) -> None:
                    help="throttle the host link to N baud (10 bits per byte, real time); default: no limit")
     d.add_argument("--us-per-inference", type=positive_float, metavar="US",
                    help="simulated compute time per inference (default: the workload's published reference latency)")
+    d.add_argument("--realtime", action="store_true",
+                   help="emulated compute takes its time on the wall clock (a 10 s window lasts 10 s), for hosts "
+                   "that time windows themselves, such as the official MLPerf Tiny runner; default: instant")
     d.add_argument("--start-us", type=non_negative_int, default=0, metavar="US",
                    help="clock value at power-on; near 4294967296 the 32-bit m-lap-us counter soon wraps")
     d.add_argument("--faults", metavar="SPEC", default="",
@@ -72,19 +75,26 @@ def _add_dut(kinds: argparse._SubParsersAction) -> None:
     d.add_argument("--interface-board", choices=("none", "stm32h573", "arduino"), default="none",
                    help="put a virtual interface board in front of the DUT (the host talks to the board)")
     d.add_argument("--dut-baud", type=positive_int, default=9600, metavar="N", help="DUT rate behind the interface board")
-    d.add_argument("--energy-monitor", choices=("none", "lpm01a"), default="none",
-                   help="also run a virtual LPM01A that records the DUT's timestamp pulses (energy mode)")
+    from tinyperf.device_runners.energy import monitors
+
+    emulated = [name for name, cls in monitors().items() if cls.emulated]
+    d.add_argument("--energy-monitor", choices=("none", *emulated), default="none",
+                   help=f"also run a virtual energy monitor ({', '.join(emulated)}) that records the DUT's "
+                   "timestamp pulses (energy mode)")
     d.add_argument("--power-mw", type=non_negative_float, default=5.0, help="power the emulated DUT draws (LPM01A)")
-    d.add_argument("--voltage-mv", type=positive_int, default=3300, help="voltage at which it draws --power-mw (LPM01A)")
+    d.add_argument("--voltage-mv", type=positive_int, default=1800,
+                   help="voltage at which it draws --power-mw (LPM01A; default 1800, the official set-up's)")
+    d.add_argument("--buff-percent", type=non_negative_int, default=0, metavar="P",
+                   help="buffer fill the LPM01A's status lines report (fault: a monitor falling behind)")
     d.add_argument("--ready-file", metavar="FILE",
                    help="write the port(s) as JSON to FILE once serving (for scripts)")
     d.set_defaults(handler=handle_dut)
 
 
 def handle_dut(args: argparse.Namespace) -> int:
-    from device_runners.emulators.rig import start_rig
-    from harness.models import resolve_model
-    from workloads.catalog import get_workload
+    from tinyperf.device_runners.emulators.rig import start_rig
+    from tinyperf.engine.models import resolve_model
+    from tinyperf.workloads.catalog import get_workload
 
     wl = get_workload(args.workload)
     model = resolve_model(wl, args.model, args.models_dir)
@@ -93,13 +103,13 @@ def handle_dut(args: argparse.Namespace) -> int:
                           f"{model.path.name} ({model.note})", highlight=False)
     lpm = None
     if args.energy_monitor == "lpm01a":
-        lpm = {"power_mw": args.power_mw, "voltage_mv": args.voltage_mv}
+        lpm = {"power_mw": args.power_mw, "voltage_mv": args.voltage_mv, "buff_percent": args.buff_percent}
     try:
         rig = start_rig(wl.id, model.path, tcp_port=args.tcp, baud=args.baud, baud_limit=args.baud_limit,
                         us_per_inference=args.us_per_inference, mode=args.mode, vendor=args.vendor,
                         faults=args.faults, start_us=args.start_us, result_format=args.result_format,
                         interface_board=args.interface_board, dut_baud=args.dut_baud, model_id=args.model_id,
-                        lpm01a=lpm)
+                        lpm01a=lpm, realtime=args.realtime)
     except OSError as exc:
         raise TinyperfError("--tcp" if args.tcp is not None else "--pty", f"cannot serve ({exc})",
                             "pick another --tcp port, or use --pty") from None
@@ -111,8 +121,9 @@ def handle_dut(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     board = "" if args.interface_board == "none" else f" behind a {args.interface_board} interface board"
+    pace = ", real time" if args.realtime else ""
     console.print(f"{wl.id} DUT emulator{board} on [bold]{rig.url}[/] ({args.mode} mode, "
-                  f"{rig.dut.us_per_inference:g} us/inference); Ctrl-C to stop", highlight=False)
+                  f"{rig.dut.us_per_inference:g} us/inference{pace}); Ctrl-C to stop", highlight=False)
     if rig.monitor_url:
         console.print(f"LPM01A emulator on [bold]{rig.monitor_url}[/] ({args.power_mw} mW)", highlight=False)
     if args.ready_file:
@@ -129,8 +140,8 @@ def handle_dut(args: argparse.Namespace) -> int:
 
 
 def _add_board(kinds: argparse._SubParsersAction) -> None:
-    from device_runners.qemu.build import KERNELS
-    from workloads.catalog import WORKLOADS
+    from tinyperf.device_runners.qemu.build import KERNELS
+    from tinyperf.workloads.catalog import WORKLOADS
 
     b = kinds.add_parser(
         "board", help="a virtual microcontroller: real TFLM + CMSIS-NN firmware under qemu-system-arm",
@@ -163,12 +174,12 @@ def _add_board(kinds: argparse._SubParsersAction) -> None:
 def handle_board(args: argparse.Namespace) -> int:
     import os
 
-    from device_runners.qemu.build import BuildOptions, FirmwareSources, build_firmware, machines
-    from device_runners.qemu.machine import QemuBoard
-    from harness import config
-    from harness.fetch.firmware import cached_sources, fetch_firmware_sources
-    from harness.models import resolve_model
-    from workloads.catalog import get_workload
+    from tinyperf.device_runners.qemu.build import BuildOptions, FirmwareSources, build_firmware, machines
+    from tinyperf.device_runners.qemu.machine import QemuBoard
+    from tinyperf.core import config
+    from tinyperf.fetch.firmware import cached_sources, fetch_firmware_sources
+    from tinyperf.engine.models import resolve_model
+    from tinyperf.workloads.catalog import get_workload
 
     wl = get_workload(args.workload)
     model = resolve_model(wl, args.model, args.models_dir)

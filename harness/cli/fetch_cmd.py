@@ -6,15 +6,16 @@ import argparse
 
 from rich.table import Table
 
-from harness import config
-from harness.cli.datasets_cmd import print_build
-from harness.console import console
-from harness.fetch.cache import datasets_folder, leftovers, models_folder, status
-from harness.fetch.catalog import DATASETS
-from harness.fetch.datasets import fetch_dataset
-from harness.fetch.download import ENV_MIRROR, ENV_OFFLINE, Fetched, record_path
-from harness.fetch.models import fetch_models
-from workloads.catalog import WORKLOADS
+from tinyperf.cli import options
+from tinyperf.core import config
+from tinyperf.cli.datasets_cmd import print_build
+from tinyperf.core.console import console
+from tinyperf.fetch.cache import datasets_folder, leftovers, models_folder, status
+from tinyperf.fetch.catalog import DATASETS
+from tinyperf.fetch.datasets import fetch_dataset
+from tinyperf.fetch.download import ENV_MIRROR, ENV_OFFLINE, Fetched, record_path
+from tinyperf.fetch.models import fetch_models
+from tinyperf.workloads.catalog import WORKLOADS
 
 MIRROR_HELP = (f"fetch from this base URL (or local folder) instead of the public hosts; it must hold the files "
                f"under their own names, e.g. <URL>/kws_ref_model.tflite (default: ${ENV_MIRROR})")
@@ -30,8 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     m = fsub.add_parser("models", help="the reference .tflite models",
                         description="Download the MLPerf Tiny reference models (int8; --float adds the float32 "
                         "ones) into the cache, where `tinyperf run` finds them automatically.")
-    m.add_argument("--workload", action="append", choices=sorted(WORKLOADS), metavar="ID",
-                   help=f"only this workload (repeatable; one of {', '.join(WORKLOADS)}; default: all)")
+    options.add_workload(m, short=False, sort=True, help=f"only this workload (repeatable; one of {', '.join(WORKLOADS)}; default: all)")
     m.add_argument("--float", action="store_true", dest="include_float",
                    help="also fetch the float32 reference models")
     _network_options(m)
@@ -132,7 +132,7 @@ def handle_list(args: argparse.Namespace) -> int:
 
 
 def handle_firmware_sources(args: argparse.Namespace) -> int:
-    from harness.fetch.firmware import ARCHIVES, fetch_firmware_sources
+    from tinyperf.fetch.firmware import ARCHIVES, fetch_firmware_sources
 
     got = fetch_firmware_sources(args.mirror, args.offline)
     table = Table(title="firmware sources")

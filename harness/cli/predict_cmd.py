@@ -17,14 +17,16 @@ from pathlib import Path
 import numpy as np
 from rich.table import Table
 
-from device_runners.base import RunnerConfig
-from device_runners.host import KERNELS, HostRunner
-from harness.console import console, err_console
-from harness.errors import TinyperfError
-from harness.models import ModelFile, resolve_model
-from workloads.catalog import WORKLOADS, get_workload
-from workloads.frontends import RAW_SUFFIXES, FrontendWarning, sample_bytes
-from workloads.spec import Workload
+from tinyperf.device_runners.base import RunnerConfig
+from tinyperf.cli import options
+from tinyperf.device_runners.host import HostRunner
+from tinyperf.core.console import console, err_console
+from tinyperf.core.errors import TinyperfError
+from tinyperf.core.modelfile import ModelFile
+from tinyperf.engine.models import resolve_model
+from tinyperf.workloads.catalog import get_workload
+from tinyperf.workloads.frontends import RAW_SUFFIXES, FrontendWarning, sample_bytes
+from tinyperf.workloads.spec import Workload
 
 TOP_K = 3
 
@@ -35,12 +37,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "class with its probability (ad01: the anomaly score, the mean window reconstruction "
                        "error; higher = more anomalous). Accepts .wav for kws01/ad01, images for vww01/ic01, "
                        "and EnergyRunner .bin samples for any workload.")
-    p.add_argument("workload", choices=list(WORKLOADS), help="which workload's front-end and model")
+    options.add_workload_positional(p, help="which workload's front-end and model")
     p.add_argument("inputs", nargs="+", metavar="FILE", help="raw inputs (.wav, .png/.jpg, or .bin samples)")
-    p.add_argument("--model", metavar="FILE", help="a .tflite model instead of the workload's reference model")
-    p.add_argument("--models-dir", metavar="DIR", help="folder of reference .tflite models (env TINYPERF_MODELS)")
-    p.add_argument("--kernels", choices=KERNELS, default="reference",
-                   help="LiteRT kernel back-end (default: reference, the TFLite Micro arithmetic)")
+    options.add_model(p, help="a .tflite model instead of the workload's reference model")
+    options.add_models_dir(p)
+    options.add_kernels(p, HostRunner.kernels,
+                        help="kernels (default: tflm-reference, TensorFlow Lite Micro itself, where it runs the model; "
+                        "else reference, LiteRT's reference kernels)")
     p.add_argument("--json", action="store_true", help="print the predictions as JSON instead of tables")
     p.set_defaults(handler=handle)
 
@@ -61,7 +64,7 @@ class Prediction:
         return float(np.mean(self.scores))
 
     def as_dict(self) -> dict:
-        if self.workload.scoring == "auc":
+        if not self.workload.scoring.classifies:
             return {"file": self.file, "anomaly_score": self.anomaly_score, "windows": int(self.scores.size)}
         return {"file": self.file, "class": self.ranked[0][0], "probability": self.ranked[0][1],
                 "top": [{"class": c, "probability": p} for c, p in self.ranked]}
@@ -80,19 +83,22 @@ def input_bytes(wl: Workload, path: Path) -> bytes:
     return data
 
 
-def predict(wl: Workload, model: ModelFile, paths: list[Path], kernels: str = "reference") -> list[Prediction]:
-    """One prediction per input; ad01 scores every window of the recording."""
+def predict(wl: Workload, model: ModelFile, paths: list[Path], kernels: str | None = None,
+            used: dict | None = None) -> list[Prediction]:
+    """One prediction per input; ad01 scores every window of the recording. `used` receives the
+    session's description (which arithmetic ran), for the caller to say."""
     session = HostRunner().open(RunnerConfig(workload=wl, mode="accuracy", model=model, kernels=kernels))
+    if used is not None:
+        used.update(session.describe())
     try:
         predictions = []
         for path in paths:
             data = input_bytes(wl, path)
-            step = wl.stride_bytes or wl.sample_bytes
             scores = []
-            for w in range(wl.windows_per_file):
-                session.load(data[w * step:w * step + wl.upload_bytes])
+            for window in wl.windows(data):  # the same windows accuracy mode scores
+                session.load(window)
                 scores.append(session.infer(1, 0).results)
-            values = np.concatenate(scores) if wl.scoring == "auc" else scores[0]
+            values = scores[0] if wl.scoring.classifies else np.concatenate(scores)
             predictions.append(Prediction(str(path), np.asarray(values, dtype=np.float64), wl))
         return predictions
     finally:
@@ -108,7 +114,7 @@ def _display_names(predictions: list[Prediction]) -> list[str]:
 def _table(predictions: list[Prediction]) -> Table:
     wl = predictions[0].workload
     names = _display_names(predictions)
-    if wl.scoring == "auc":
+    if not wl.scoring.classifies:
         table = Table(title=f"{wl.id} anomaly scores (mean window reconstruction error; higher = more anomalous)")
         for col in ("file", "anomaly score", "windows"):
             table.add_column(col, justify="left" if col == "file" else "right", overflow="fold")
@@ -140,15 +146,16 @@ def handle(args: argparse.Namespace) -> int:
     model = resolve_model(wl, args.model, args.models_dir, allow_default=False)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", FrontendWarning)
-        predictions = predict(wl, model, [Path(f).expanduser() for f in args.inputs], args.kernels)
+        used: dict = {}
+        predictions = predict(wl, model, [Path(f).expanduser() for f in args.inputs], args.kernels, used)
     for w in caught:
         err_console.print(f"[yellow]warning:[/] {w.message}", highlight=False, soft_wrap=True)
     if args.json:
         print(json.dumps([p.as_dict() for p in predictions], indent=2))
         return 0
-    console.print(f"model {model.path} ({model.source}), LiteRT {args.kernels} kernels", highlight=False,
+    console.print(f"model {model.path} ({model.source}), {used.get('arithmetic')}", highlight=False,
                   soft_wrap=True)
-    if wl.scoring != "auc" and len(predictions) == 1:
+    if wl.scoring.classifies and len(predictions) == 1:
         name, prob = predictions[0].ranked[0]
         console.print(f"{predictions[0].file}: [bold]{name}[/] (probability {prob:.3f})", highlight=False,
                       soft_wrap=True)

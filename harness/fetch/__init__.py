@@ -8,8 +8,8 @@ models    `tinyperf fetch models`
 datasets  `tinyperf fetch dataset`
 """
 
-from harness.fetch.catalog import DATASETS, MODELS, RESOURCES, DatasetSource, Resource
-from harness.fetch.download import ENV_MIRROR, ENV_OFFLINE, Fetched, FetchError, fetch
+from tinyperf.fetch.catalog import DATASETS, MODELS, RESOURCES, DatasetSource, Resource
+from tinyperf.fetch.download import ENV_MIRROR, ENV_OFFLINE, Fetched, FetchError, fetch
 
 __all__ = ["DATASETS", "ENV_MIRROR", "ENV_OFFLINE", "MODELS", "RESOURCES", "DatasetSource", "FetchError",
            "Fetched", "Resource", "fetch"]

@@ -16,8 +16,8 @@ from pathlib import Path, PurePosixPath
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from harness.console import console
-from harness.fetch.download import FetchError
+from tinyperf.core.console import console
+from tinyperf.fetch.download import FetchError
 
 MARKER = ".tinyperf-extracted"
 

@@ -1,6 +1,6 @@
 """Where fetched files live in the user cache, and what state they are in.
 
-cache_dir()/models     reference .tflite files (harness.models.resolve_model looks here)
+cache_dir()/models     reference .tflite files (tinyperf.engine.models.resolve_model looks here)
 cache_dir()/downloads  source archives and official index files
 cache_dir()/sources    archives unpacked (only the members a build needs)
 cache_dir()/datasets   EnergyRunner sets built by `tinyperf fetch dataset` (default --out)
@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import config
-from harness.fetch.catalog import RESOURCES, Resource
-from harness.fetch.download import hash_file, load_records, mismatches
+from tinyperf.core import config
+from tinyperf.fetch.catalog import RESOURCES, Resource
+from tinyperf.fetch.download import hash_file, load_records, mismatches
 
 
 def models_folder() -> Path:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from workloads.catalog import WORKLOADS
+from tinyperf.workloads.catalog import WORKLOADS
 
 #: mlcommons/tiny commit the reference models are pinned at (master at the v1.x releases);
 #: the sha256 of every model below equals the file at this commit.

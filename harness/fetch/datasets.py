@@ -10,14 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.errors import TinyperfError
-from harness.fetch.archive import extract
-from harness.fetch.cache import datasets_folder, downloads_folder, sources_folder
-from harness.fetch.catalog import DATASETS, DatasetSource
-from harness.fetch.download import Fetched, fetch, shared_progress
-from workloads.builders import BuildResult, build_set
-from workloads.catalog import get_workload
-from workloads.dataset import Dataset
+from tinyperf.core.errors import TinyperfError
+from tinyperf.fetch.archive import extract
+from tinyperf.fetch.cache import datasets_folder, downloads_folder, sources_folder
+from tinyperf.fetch.catalog import DATASETS, DatasetSource
+from tinyperf.fetch.download import Fetched, fetch, shared_progress
+from tinyperf.workloads.builders import BuildResult, build_set
+from tinyperf.workloads.catalog import get_workload
+from tinyperf.workloads.dataset import Dataset
 
 
 @dataclass(frozen=True)

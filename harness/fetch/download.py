@@ -27,10 +27,10 @@ from pathlib import Path
 from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn,
                            TransferSpeedColumn)
 
-from harness import config
-from harness.console import console
-from harness.errors import TinyperfError
-from harness.fetch.catalog import Resource
+from tinyperf.core import config
+from tinyperf.core.console import console
+from tinyperf.core.errors import TinyperfError
+from tinyperf.fetch.catalog import Resource
 
 ENV_MIRROR = "TINYPERF_MIRROR"
 ENV_OFFLINE = "TINYPERF_OFFLINE"

@@ -14,11 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import config
-from harness.fetch.archive import extract, extracted_from
-from harness.fetch.cache import downloads_folder
-from harness.fetch.catalog import Resource
-from harness.fetch.download import FetchError, fetch, shared_progress
+from tinyperf.core import config
+from tinyperf.fetch.archive import extract, extracted_from
+from tinyperf.fetch.cache import downloads_folder
+from tinyperf.fetch.catalog import Resource
+from tinyperf.fetch.download import FetchError, fetch, shared_progress
 
 
 @dataclass(frozen=True)

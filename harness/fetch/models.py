@@ -1,15 +1,15 @@
 """`tinyperf fetch models`: the MLPerf Tiny reference models into the user cache.
 
-harness.models.resolve_model looks in the same folder after --models-dir / TINYPERF_MODELS, so a
+tinyperf.engine.models.resolve_model looks in the same folder after --models-dir / TINYPERF_MODELS, so a
 fetched model is used by every command without further configuration.
 """
 
 from __future__ import annotations
 
-from harness.fetch.cache import models_folder
-from harness.fetch.catalog import models_for
-from harness.fetch.download import Fetched, fetch, shared_progress
-from workloads.catalog import get_workload
+from tinyperf.fetch.cache import models_folder
+from tinyperf.fetch.catalog import models_for
+from tinyperf.fetch.download import Fetched, fetch, shared_progress
+from tinyperf.workloads.catalog import get_workload
 
 
 def fetch_models(workload_ids: list[str] | None = None, include_float: bool = False,

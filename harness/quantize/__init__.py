@@ -4,7 +4,7 @@ size, accuracy and speed of each one the same way `tinyperf run` measures a mode
 Split so that the benchmarking process never imports TensorFlow:
 - recipes.py   what each variant is (names, descriptions, notes); no TensorFlow
 - sources.py   where the Keras model is and which samples calibrate; no TensorFlow
-- build.py     the TensorFlow subprocess (`python -m harness.quantize.build`) that writes the variants
+- build.py     the TensorFlow subprocess (`python -m tinyperf.quantize.build`) that writes the variants
 - builder.py   runs that subprocess with progress and reads back the variant records
 - inspect.py   weight statistics (sparsity, distinct values) of a .tflite, read with LiteRT
 - evaluate.py  accuracy and performance of each variant as ordinary run directories

@@ -1,6 +1,6 @@
 """TensorFlow subprocess of `tinyperf quantize`: convert one Keras model into its variants.
 
-Run as `python -m harness.quantize.build --workload ad01 --keras ad01.h5 --out DIR --variants ...`.
+Run as `python -m tinyperf.quantize.build --workload ad01 --keras ad01.h5 --out DIR --variants ...`.
 Writes `<workload>_<variant>.tflite` and `<workload>_<variant>.json` (the recipe, versions,
 calibration source, sha256) per variant. A variant that fails to convert gets a JSON record with
 status "failed" and the error, and the others are still built. Progress goes to stdout, one line
@@ -37,10 +37,10 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from harness.build_default_models import _version, io_details
-from harness.quantize.recipes import DEFAULT_CLUSTERS, DEFAULT_SPARSITY, RECIPES, parse_variants
-from harness.quantize.sources import path_sha256
-from workloads.catalog import get_workload
+from tinyperf.engine.build_default_models import _version, convert_int8, io_details
+from tinyperf.quantize.recipes import DEFAULT_CLUSTERS, DEFAULT_SPARSITY, RECIPES, parse_variants
+from tinyperf.quantize.sources import path_sha256
+from tinyperf.workloads.catalog import get_workload
 
 
 def variant_stem(workload_id: str, variant: str) -> str:
@@ -78,15 +78,9 @@ class Builder:
         return self.tf.lite.TFLiteConverter.from_keras_model(model)
 
     def _int8(self, model: Any) -> bytes:
-        tf = self.tf
-        converter = self._converter(model)
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = self._representative()
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = tf.int8
-        converter.inference_output_type = tf.int8
-        converter._experimental_disable_per_channel_quantization_for_dense_layers = True
-        return converter.convert()
+        if self.calibration is None:
+            raise RuntimeError("this recipe needs calibration samples (--calibration FILE.npy)")
+        return convert_int8(self.tf, model, self.calibration)  # the default models' recipe, exactly
 
     # -- the recipes --------------------------------------------------------------------------
     def float32(self) -> bytes:
@@ -299,7 +293,7 @@ def build_variant(builder: Builder, workload_id: str, variant: str, out_dir: Pat
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness.quantize.build",
+    parser = argparse.ArgumentParser(prog="python -m tinyperf.quantize.build",
                                      description="Convert a trained Keras model into quantized/compressed "
                                                  ".tflite variants (needs TensorFlow, tf-keras, tfmot).")
     parser.add_argument("--workload", required=True)

@@ -37,7 +37,7 @@ class LayerWeights:
 
 def layer_weights(path: Path, model: Any = None) -> list[LayerWeights]:
     """Weight tensors of conv, depthwise and dense ops, in execution order (through float16 DEQUANTIZE)."""
-    from device_runners.host import LiteRTModel
+    from tinyperf.device_runners.host import LiteRTModel
 
     interpreter = (model or LiteRTModel(path, "builtin", 1)).interpreter
     ops = interpreter._get_ops_details()  # the op list is not in the public API
@@ -65,7 +65,7 @@ def layer_weights(path: Path, model: Any = None) -> list[LayerWeights]:
 
 def model_summary(path: Path) -> dict[str, Any]:
     """Whole-model figures for the comparison table: I/O types and weight statistics."""
-    from device_runners.host import LiteRTModel
+    from tinyperf.device_runners.host import LiteRTModel
 
     model = LiteRTModel(path, "builtin", 1)
     layers = layer_weights(path, model)

@@ -20,22 +20,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from device_runners.host import KERNELS
-from harness import config
-from harness.console import console
-from harness.errors import DatasetError, ModelError, ResultsError, TinyperfError
-from harness.models import resolve_model
-from harness.orchestrator import RunPlan, dataset_for
-from harness.provenance import machine_metadata
-from harness.quantize.builder import build_variants
-from harness.quantize.evaluate import Evaluation, evaluate_model
-from harness.quantize.recipes import (DEFAULT_CALIBRATION, DEFAULT_CLUSTERS, DEFAULT_SPARSITY, RECIPES, VARIANTS)
-from harness.quantize.sources import CAVEAT, calibration_set, keras_model_path, path_sha256
-from harness.quantize.table import REFERENCE, comparison_frame, rich_table, variant_row, window_warning, write_frame
-from harness.results import atomic_write_text, json_default
-from workloads.catalog import get_workload
-from workloads.dataset import Dataset
-from workloads.spec import Workload
+from tinyperf.device_runners.host import KERNELS
+from tinyperf.core import config
+from tinyperf.core.console import console
+from tinyperf.core.errors import DatasetError, ModelError, ResultsError, TinyperfError
+from tinyperf.engine.models import resolve_model
+from tinyperf.engine.orchestrator import RunPlan, dataset_for
+from tinyperf.core.provenance import machine_metadata
+from tinyperf.quantize.builder import build_variants
+from tinyperf.quantize.evaluate import Evaluation, evaluate_model
+from tinyperf.quantize.recipes import (DEFAULT_CALIBRATION, DEFAULT_CLUSTERS, DEFAULT_SPARSITY, RECIPES, VARIANTS)
+from tinyperf.quantize.sources import CAVEAT, calibration_set, keras_model_path, path_sha256
+from tinyperf.quantize.table import REFERENCE, comparison_frame, rich_table, variant_row, window_warning, write_frame
+from tinyperf.core.files import atomic_write_text, json_default
+from tinyperf.workloads.catalog import get_workload
+from tinyperf.workloads.dataset import Dataset
+from tinyperf.workloads.spec import Workload
 
 DEFAULT_MIN_WINDOW = 1.0
 DEFAULT_KERNELS = ("xnnpack", "reference")
@@ -186,6 +186,9 @@ def show(workload: Workload, frame: pd.DataFrame, plan: QuantizePlan, out: Path)
     warning = window_warning(plan.min_window)
     if warning:
         console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+    for r in frame.to_dict("records"):
+        if isinstance(r.get("memory_note"), str) and pd.isna(r.get("arena_bytes")):
+            console.print(f"[dim]{r['variant']}: RAM not measured: {r['memory_note']}[/]", highlight=False, soft_wrap=True)
     for r in frame.to_dict("records"):
         if r.get("error"):
             console.print(f"[red]{r['variant']} failed:[/] {r['error']}", highlight=False, soft_wrap=True)

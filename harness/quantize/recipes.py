@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.errors import TinyperfError
+from tinyperf.core.errors import TinyperfError
 
 DEFAULT_SPARSITY = 0.5
 DEFAULT_CLUSTERS = 16

@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from harness import config
-from harness.errors import DatasetError, ModelError
-from workloads.dataset import Dataset, Sample
-from workloads.spec import Workload
+from tinyperf.core import config
+from tinyperf.core.errors import DatasetError, ModelError
+from tinyperf.workloads.dataset import Dataset, Sample
+from tinyperf.workloads.spec import Workload
 
 ENV_KERAS = "TINYPERF_KERAS"
 
@@ -130,7 +130,7 @@ def calibration_set(workload: Workload, dataset: Dataset, n: int) -> Calibration
         "selection": selection,
         "samples": int(len(inputs)),
         "files": files,
-        "decoded_with": f"workloads.spec.Workload.decode ({workload.encoding.dtype} -> float32 real values)",
+        "decoded_with": f"tinyperf.workloads.spec.Workload.decode ({workload.encoding.dtype} -> float32 real values)",
         "real_min": float(inputs.min()),
         "real_max": float(inputs.max()),
         "official_list": OFFICIAL_CALIBRATION.get(workload.id, "none"),

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from device_runners import RunnerConfig, available_runners
-from device_runners.edgetpu import EdgeTPURunner, load_edgetpu_delegate
-from harness.errors import DeviceError
-from harness.models import ModelFile
-from workloads import KWS01, Dataset
+from tinyperf.device_runners import RunnerConfig, available_runners
+from tinyperf.device_runners.edgetpu import EdgeTPURunner, load_edgetpu_delegate
+from tinyperf.core.errors import DeviceError
+from tinyperf.core.modelfile import ModelFile
+from tinyperf.workloads import KWS01, Dataset
 
 
 def test_registered_and_says_why_it_cannot_run_here() -> None:
@@ -34,7 +34,7 @@ def test_everything_but_the_delegate_runs(models_dir: Path, data_dir: Path, monk
         return None
 
     monkeypatch.setattr(EdgeTPURunner, "delegate_loader", staticmethod(stand_in))
-    monkeypatch.setattr("device_runners.edgetpu.EdgeTPUSession.__init__", _init_without_delegate)
+    monkeypatch.setattr("tinyperf.device_runners.edgetpu.EdgeTPUSession.__init__", _init_without_delegate)
     session = EdgeTPURunner().open(RunnerConfig(workload=KWS01, mode="accuracy", options={"edgetpu_device": "usb:0"},
                                                 model=ModelFile(models_dir / KWS01.reference_model, "reference")))
     item = Dataset.open(KWS01, data_dir / "kws01").performance_items(1)[0]
@@ -45,7 +45,7 @@ def test_everything_but_the_delegate_runs(models_dir: Path, data_dir: Path, monk
 
 
 def _init_without_delegate(self, config, delegate):
-    from device_runners.host import HostSession
+    from tinyperf.device_runners.host import HostSession
 
     HostSession.__init__(self, config, delegates=None)
     self.device = config.options.get("edgetpu_device") or "default"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from harness.cli import COMMANDS, build_parser
-from tests.harness.cli_helpers import rendered, tinyperf
+from tinyperf.cli import COMMANDS, build_parser
+from tests.harness.cli_helpers import rendered, run_cli as tinyperf
 
 
 def test_every_listed_command_is_offered() -> None:
@@ -33,11 +33,15 @@ def test_list_workloads_and_runners() -> None:
     assert r.returncode == 0 and all(w in r.stdout for w in ("kws01", "vww01", "ic01", "ad01"))
     r = tinyperf("list", "runners")
     assert r.returncode == 0 and "host" in r.stdout and "available" in r.stdout
+    r = tinyperf("list", "energy-monitors")
+    assert r.returncode == 0 and "lpm01a:<port-or-URL>" in r.stdout and "joulescope[:<serial>]" in r.stdout
+    r = tinyperf("list", "outputs")
+    assert r.returncode == 0 and "tables" in r.stdout and "results-txt" in r.stdout
 
 
 def test_lists_cut_nothing_at_80_columns() -> None:
-    from harness.cli.list_cmd import runners_table, workloads_table
-    from workloads.catalog import WORKLOADS
+    from tinyperf.cli.list_cmd import runners_table, workloads_table
+    from tinyperf.workloads.catalog import WORKLOADS
 
     text = rendered(workloads_table(), 80)
     assert max(map(len, text.splitlines())) <= 80 and "…" not in text
@@ -53,7 +57,7 @@ def test_benchmark_run_does_not_import_tensorflow(models_dir, data_dir, tmp_path
     import subprocess
 
     code = (
-        "import sys; from harness.cli import main; "
+        "import sys; from tinyperf.cli import main; "
         f"rc = main(['run', '-w', 'kws01', '--models-dir', r'{models_dir}', '--data-dir', r'{data_dir}', "
         f"'--min-window', '0.1', '--out', r'{tmp_path}']); "
         "assert rc == 0, rc; print('TF' if 'tensorflow' in sys.modules else 'NO-TF')"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness import config
+from tinyperf.core import config
 
 
 def test_data_dir_order_option_env_then_cache(tmp_path: Path, monkeypatch) -> None:

@@ -19,12 +19,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from device_runners.host import LiteRTModel
-from harness import default_models as dm
-from harness.errors import ModelError
-from harness.models import ModelFile, resolve_model
-from workloads import WORKLOADS
-from workloads.spec import Workload
+from tinyperf.device_runners.host import LiteRTModel
+from tinyperf.engine import default_models as dm
+from tinyperf.core.errors import ModelError
+from tinyperf.core.modelfile import ModelFile
+from tinyperf.engine.models import resolve_model
+from tinyperf.workloads import WORKLOADS
+from tinyperf.workloads.spec import Workload
 
 REPO = Path(__file__).resolve().parents[2]
 REFERENCE_PAIRS = {w.id: w.reference_model for w in WORKLOADS.values()}
@@ -92,7 +93,7 @@ def test_each_default_model_runs_on_decoded_input(defaults: dict[str, ModelFile]
         output = model.dequantize_output(model.get_output())
         values = workload.postprocess(real, output)
         assert np.all(np.isfinite(values))
-        if workload.scoring == "top1":  # an int8 softmax: probabilities that sum to about 1
+        if workload.scoring.classifies:  # an int8 softmax: probabilities that sum to about 1
             assert values.shape == (len(workload.labels),) and abs(values.sum() - 1.0) < 0.05
         else:  # reconstruction error in dB^2: positive, and not absurd for an output in the input's range
             assert values.shape == (1,) and 0 < values[0] < 1e4
@@ -146,10 +147,10 @@ def test_resolve_model_falls_back_to_the_default(defaults: dict[str, ModelFile])
 def test_a_benchmarking_process_never_imports_tensorflow(defaults: dict[str, ModelFile]) -> None:
     script = """
         import sys
-        from device_runners import RunnerConfig
-        from device_runners.host import HostRunner
-        from harness.default_models import default_model
-        from workloads import WORKLOADS
+        from tinyperf.device_runners import RunnerConfig
+        from tinyperf.device_runners.host import HostRunner
+        from tinyperf.engine.default_models import default_model
+        from tinyperf.workloads import WORKLOADS
         model = default_model(WORKLOADS["ic01"])
         assert "tensorflow" not in sys.modules, "default_model imported tensorflow"
         session = HostRunner().open(RunnerConfig(workload=WORKLOADS["ic01"], mode="performance", model=model))
@@ -199,8 +200,8 @@ def test_ctrl_c_during_the_first_build_leaves_no_model(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     folder = cache / "default-models"
     proc = python_in_subprocess("""
-        from harness.default_models import default_model
-        from workloads import WORKLOADS
+        from tinyperf.engine.default_models import default_model
+        from tinyperf.workloads import WORKLOADS
         default_model(WORKLOADS["ad01"])
     """, cache, start_new_session=True)
     try:
@@ -221,8 +222,8 @@ def test_a_second_run_waits_for_the_first_build_and_reuses_it(defaults: dict[str
     folder = cache / "default-models"
     with dm._build_lock(folder):  # this test plays the first run, mid-build
         proc = python_in_subprocess("""
-            from harness.default_models import default_model
-            from workloads import WORKLOADS
+            from tinyperf.engine.default_models import default_model
+            from tinyperf.workloads import WORKLOADS
             print("asking", flush=True)
             print(default_model(WORKLOADS["vww01"]).sha256)
         """, cache)

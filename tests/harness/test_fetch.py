@@ -21,17 +21,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness import config
-from harness.cli import main
-from harness.fetch import catalog
-from harness.fetch.archive import MARKER, extract
-from harness.fetch.cache import downloads_folder, leftovers, models_folder, status
-from harness.fetch.catalog import DATASETS, MODELS, Resource
-from harness.fetch.datasets import fetch_dataset
-from harness.fetch.download import FetchError, fetch, load_records, source_url
-from harness.fetch.models import fetch_models
-from harness.models import resolve_model
-from workloads.catalog import KWS01, WORKLOADS
+from tinyperf.core import config
+from tinyperf.cli import main
+from tinyperf.fetch import catalog
+from tinyperf.fetch.archive import MARKER, extract
+from tinyperf.fetch.cache import downloads_folder, leftovers, models_folder, status
+from tinyperf.fetch.catalog import DATASETS, MODELS, Resource
+from tinyperf.fetch.datasets import fetch_dataset
+from tinyperf.fetch.download import FetchError, fetch, load_records, source_url
+from tinyperf.fetch.models import fetch_models
+from tinyperf.engine.models import resolve_model
+from tinyperf.workloads.catalog import KWS01, WORKLOADS
 
 
 # -- a local HTTP server with scripted answers ----------------------------------------------------
@@ -188,9 +188,9 @@ def test_a_local_folder_works_as_mirror(cache, models_dir):
 
 def test_fetched_model_is_used_by_resolve_model_and_runs(server, cache, kws_model, data_dir):
     """End to end: fetched into the cache -> resolve_model finds it -> it classifies real kws01 samples."""
-    from device_runners.host import HostSession
-    from device_runners.base import RunnerConfig
-    from workloads.dataset import Dataset
+    from tinyperf.device_runners.host import HostSession
+    from tinyperf.device_runners.base import RunnerConfig
+    from tinyperf.workloads.dataset import Dataset
 
     resource, data = kws_model
     server.serve(resource.name, data)
@@ -437,8 +437,8 @@ def _served_source(server: _Server, name: str, archive: bytes) -> catalog.Datase
 def test_fetch_dataset_cifar10_builds_the_official_selection(server, cache, tmp_path, indices_dir,
                                                              monkeypatch, capsys):
     """CLI end to end: archive in CIFAR's own format -> verified -> unpacked -> ic01 set in index order."""
-    from workloads.catalog import IC01
-    from workloads.dataset import Dataset
+    from tinyperf.workloads.catalog import IC01
+    from tinyperf.workloads.dataset import Dataset
 
     rng = np.random.default_rng(3)
     index_bytes = (indices_dir / "perf_samples_idxs.npy").read_bytes()
@@ -513,7 +513,7 @@ def test_fetch_dataset_offline_without_cache_says_what_to_do(cache):
 # -- CLI ------------------------------------------------------------------------------------------
 
 def test_cli_fetch_models_and_list(server, cache, kws_model, capsys, monkeypatch):
-    from harness.console import console
+    from tinyperf.core.console import console
 
     monkeypatch.setattr(console, "width", 160)  # a digest fits on one line
     resource, data = kws_model

@@ -10,7 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from harness import load_run
+from tinyperf import load_run
 from tests.harness.cli_helpers import TINYPERF, only_run_dir, tinyperf
 
 

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from harness.native_stderr import native_stderr
+from tinyperf.core.native_stderr import native_stderr
 
 
 def test_only_kept_lines_reach_stderr(capfd) -> None:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import TinyperfError
-from harness.orchestrator import RunPlan, start
-from tests.harness.cli_helpers import tinyperf
+from tinyperf.core.errors import TinyperfError
+from tinyperf.engine.orchestrator import RunPlan, start
+from tests.harness.cli_helpers import run_cli as tinyperf
 
 
 @pytest.mark.parametrize("plan, option", [

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import load_run
-from harness.plots import TAIL_PERCENTILES, latency_histogram
+from tinyperf import load_run
+from tinyperf.outputs.plots import TAIL_PERCENTILES, latency_histogram
 from tests.harness.cli_helpers import rendered
 
 ROW = re.compile(r"^\s*(<|≥)?\s*([\d,.]+)(?:–([\d,.]+))?\s.*?([\d,]+)\s*$")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import main
-from tests.harness.cli_helpers import tinyperf
+from tinyperf.cli import main
+from tests.harness.cli_helpers import run_cli as tinyperf
 
 
 def _json(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> list[dict]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.progress import Progress
 
-from harness.progress import run_progress
+from tinyperf.core.progress import run_progress
 from tests.harness.cli_helpers import rendered
 
 

@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from device_runners.host import LiteRTModel
-from harness.results import load_run
+from tinyperf.device_runners.host import LiteRTModel
+from tinyperf.engine.rundir import load_run
 from tests.harness.cli_helpers import tinyperf
-from workloads.catalog import AD01
+from tinyperf.workloads.catalog import AD01
 
 REPO = Path(__file__).resolve().parents[2]
 TF_MODULES = ("tensorflow", "tf_keras", "tensorflow_model_optimization", "keras")
@@ -27,7 +27,7 @@ TF_MODULES = ("tensorflow", "tf_keras", "tensorflow_model_optimization", "keras"
 # runs the real CLI entry point, then reports which heavy modules that process imported
 CLI_WITH_IMPORT_REPORT = """
 import json, sys
-from harness.cli import main
+from tinyperf.cli import main
 rc = main(sys.argv[1:])
 print("IMPORTED " + json.dumps(sorted(m for m in %r if m in sys.modules)))
 sys.exit(rc)

@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.default_models import builder_env
-from harness.quantize.inspect import gzip_size, layer_weights
-from harness.quantize.sources import calibration_set
-from workloads.catalog import KWS01
-from workloads.dataset import Dataset
+from tinyperf.engine.default_models import builder_env
+from tinyperf.quantize.inspect import gzip_size, layer_weights
+from tinyperf.quantize.sources import calibration_set
+from tinyperf.workloads.catalog import KWS01
+from tinyperf.workloads.dataset import Dataset
 
 CLUSTERS = 8
 SPARSITY = 0.5
@@ -28,7 +28,7 @@ def kws_variants(tmp_path_factory, data_dir: Path, keras_dir: Path) -> Path:
     out = tmp_path_factory.mktemp("kws-compression")
     calib = calibration_set(KWS01, Dataset.open(KWS01, data_dir / "kws01"), 20)
     np.save(out / "calibration.npy", calib.inputs)
-    cmd = [sys.executable, "-m", "harness.quantize.build", "--workload", "kws01", "--keras",
+    cmd = [sys.executable, "-m", "tinyperf.quantize.build", "--workload", "kws01", "--keras",
            str(keras_dir / "kws_ref_model"), "--out", str(out), "--variants", "int8,pruned,clustered",
            "--calibration", str(out / "calibration.npy"), "--sparsity", str(SPARSITY), "--clusters", str(CLUSTERS)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=builder_env())

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.errors import DatasetError, ModelError, TinyperfError
-from harness.quantize.recipes import VARIANTS, parse_variants
-from harness.quantize.sources import ENV_KERAS, calibration_set, keras_model_path, path_sha256
-from workloads.catalog import AD01, KWS01
-from workloads.dataset import Dataset
+from tinyperf.core.errors import DatasetError, ModelError, TinyperfError
+from tinyperf.quantize.recipes import VARIANTS, parse_variants
+from tinyperf.quantize.sources import ENV_KERAS, calibration_set, keras_model_path, path_sha256
+from tinyperf.workloads.catalog import AD01, KWS01
+from tinyperf.workloads.dataset import Dataset
 
 
 def test_keras_model_is_found_beside_the_models_dir(models_dir: Path, keras_dir: Path, monkeypatch):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.stats import Stats
+from tinyperf.engine.stats import Stats
 
 
 def _with_relative_stdev(rel: float) -> Stats:

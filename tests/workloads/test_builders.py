@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from device_runners.host import LiteRTModel
-from harness.errors import DatasetError, TinyperfError
-from workloads.builders import build_set
-from workloads.builders import speech_commands as sc
-from workloads.catalog import AD01, IC01, KWS01, VWW01
-from workloads.dataset import Dataset
-from workloads.spec import Workload
+from tinyperf.device_runners.host import LiteRTModel
+from tinyperf.core.errors import DatasetError, TinyperfError
+from tinyperf.workloads.builders import build_set
+from tinyperf.workloads.builders import speech_commands as sc
+from tinyperf.workloads.catalog import AD01, IC01, KWS01, VWW01
+from tinyperf.workloads.dataset import Dataset
+from tinyperf.workloads.spec import Workload
 
 
 def _rows(labels: Path) -> list[list[str]]:
@@ -297,7 +297,7 @@ def test_existing_set_needs_overwrite(raw_dir: Path, tmp_path: Path) -> None:
 def test_interrupted_build_leaves_no_label_file_pointing_at_missing_files(raw_dir: Path, tmp_path: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     build_set("ic01", raw_dir / "cifar10", tmp_path / "out", progress=False)  # an earlier, complete set
-    from workloads.frontends import ic
+    from tinyperf.workloads.frontends import ic
 
     real = ic.sample_bytes
     calls = {"n": 0}

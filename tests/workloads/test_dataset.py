@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import DatasetError
-from workloads import AD01, IC01, KWS01, VWW01, Dataset
+from tinyperf.core.errors import DatasetError
+from tinyperf.workloads import AD01, IC01, KWS01, VWW01, Dataset
 
 
 def test_real_sets_open_with_expected_counts(data_dir: Path) -> None:

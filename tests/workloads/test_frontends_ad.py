@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.errors import TinyperfError
-from workloads.catalog import AD01
-from workloads.frontends import ad, read_wav
+from tinyperf.core.errors import TinyperfError
+from tinyperf.workloads.catalog import AD01
+from tinyperf.workloads.frontends import ad, read_wav
 
 
 def _recordings(raw_dir: Path) -> list[Path]:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from scipy.io import wavfile
 
-from harness.errors import TinyperfError
-from workloads.frontends import FrontendWarning, kws, read_wav
+from tinyperf.core.errors import TinyperfError
+from tinyperf.workloads.frontends import FrontendWarning, kws, read_wav
 
 
 def _clip(raw_dir: Path) -> tuple[int, np.ndarray]:

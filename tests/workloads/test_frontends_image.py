@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from harness.errors import TinyperfError
-from workloads.catalog import IC01, VWW01
-from workloads.frontends import ic, load_rgb, sample_bytes, vww
+from tinyperf.core.errors import TinyperfError
+from tinyperf.workloads.catalog import IC01, VWW01
+from tinyperf.workloads.frontends import ic, load_rgb, sample_bytes, vww
 
 
 def test_ic_png_bytes_are_the_pixels_in_hwc_order(raw_dir: Path) -> None:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import REPO
-from workloads.frontends import FrontendWarning, kws, read_wav
+from tinyperf.workloads.frontends import FrontendWarning, kws, read_wav
 
 
 def _official_pairs(raw_dir: Path, data_dir: Path, limit: int | None = None) -> list[tuple[Path, Path]]:
@@ -71,7 +71,7 @@ def test_longer_clip_uses_the_first_second_with_a_warning() -> None:
 
 
 def test_frontends_do_not_import_tensorflow(raw_dir: Path) -> None:
-    code = ("import sys; import workloads.frontends as f; import workloads.builders; "
+    code = ("import sys; import tinyperf.workloads.frontends as f; import tinyperf.workloads.builders; "
             f"f.kws.features_from_file(r'{raw_dir / 'speech_misc' / 'yes_1000ms.wav'}'); "
             "heavy = [m for m in ('tensorflow', 'tf_keras', 'librosa', 'skimage') if m in sys.modules]; "
             "assert not heavy, heavy")

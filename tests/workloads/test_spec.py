@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from device_runners.host import LiteRTModel
-from workloads import AD01, IC01, KWS01, VWW01, WORKLOADS
+from tinyperf.device_runners.host import LiteRTModel
+from tinyperf.workloads import AD01, IC01, KWS01, VWW01, WORKLOADS
 
 
 def test_catalog_is_consistent() -> None:

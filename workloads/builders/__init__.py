@@ -12,11 +12,11 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.errors import DatasetError
-from workloads.builders import cifar, image_folders, speech_commands, toycar
-from workloads.builders.writer import SetWriter
-from workloads.catalog import get_workload
-from workloads.frontends.audio import FrontendWarning
+from tinyperf.core.errors import DatasetError
+from tinyperf.workloads.builders import cifar, image_folders, speech_commands, toycar
+from tinyperf.workloads.builders.writer import SetWriter
+from tinyperf.workloads.catalog import get_workload
+from tinyperf.workloads.frontends.audio import FrontendWarning
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.errors import DatasetError
-from workloads.builders.progress import BuildProgress
-from workloads.builders.writer import SetWriter
-from workloads.catalog import IC01
-from workloads.frontends import ic
-from workloads.frontends.image import IMAGE_SUFFIXES
+from tinyperf.core.errors import DatasetError
+from tinyperf.workloads.builders.progress import BuildProgress
+from tinyperf.workloads.builders.writer import SetWriter
+from tinyperf.workloads.catalog import IC01
+from tinyperf.workloads.frontends import ic
+from tinyperf.workloads.frontends.image import IMAGE_SUFFIXES
 
 TEST_BATCH = "test_batch"
 BATCHES_DIR = "cifar-10-batches-py"

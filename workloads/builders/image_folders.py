@@ -12,11 +12,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from harness.errors import DatasetError
-from workloads.builders.progress import BuildProgress
-from workloads.builders.writer import SetWriter
-from workloads.frontends import vww
-from workloads.frontends.image import IMAGE_SUFFIXES
+from tinyperf.core.errors import DatasetError
+from tinyperf.workloads.builders.progress import BuildProgress
+from tinyperf.workloads.builders.writer import SetWriter
+from tinyperf.workloads.frontends import vww
+from tinyperf.workloads.frontends.image import IMAGE_SUFFIXES
 
 PERSON = {"person", "persons", "1"}
 NON_PERSON = {"non_person", "non-person", "nonperson", "no_person", "no-person", "noperson", "not_person", "0"}

@@ -7,7 +7,7 @@ from types import TracebackType
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
                            TimeRemainingColumn)
 
-from harness.console import console
+from tinyperf.core.console import console
 
 
 class BuildProgress:

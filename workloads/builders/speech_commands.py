@@ -27,12 +27,12 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.errors import DatasetError
-from workloads.builders.progress import BuildProgress
-from workloads.builders.writer import SetWriter
-from workloads.catalog import KWS01
-from workloads.frontends import kws
-from workloads.frontends.audio import AUDIO_SUFFIXES, SAMPLE_RATE, read_wav
+from tinyperf.core.errors import DatasetError
+from tinyperf.workloads.builders.progress import BuildProgress
+from tinyperf.workloads.builders.writer import SetWriter
+from tinyperf.workloads.catalog import KWS01
+from tinyperf.workloads.frontends import kws
+from tinyperf.workloads.frontends.audio import AUDIO_SUFFIXES, SAMPLE_RATE, read_wav
 
 SILENCE, UNKNOWN = 10, 11
 KEYWORDS = {name: i for i, name in enumerate(KWS01.labels[:SILENCE])}

@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from harness.errors import DatasetError
-from workloads.builders.progress import BuildProgress
-from workloads.builders.writer import SetWriter
-from workloads.frontends import ad
+from tinyperf.core.errors import DatasetError
+from tinyperf.workloads.builders.progress import BuildProgress
+from tinyperf.workloads.builders.writer import SetWriter
+from tinyperf.workloads.frontends import ad
 
 _NAME = re.compile(r"^(?P<kind>normal|anomaly)_id_(?P<id>\d+)_(?P<num>\d+)$")
 SUBSETS = ("all", "mlperf")

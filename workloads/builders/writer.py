@@ -14,9 +14,9 @@ import os
 from collections import Counter
 from pathlib import Path
 
-from harness.errors import DatasetError
-from workloads.dataset import LABELS_FILE
-from workloads.spec import Workload
+from tinyperf.core.errors import DatasetError
+from tinyperf.workloads.dataset import LABELS_FILE
+from tinyperf.workloads.spec import Workload
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from harness.errors import TinyperfError
-from workloads.frontends import ad, ic, kws, vww
-from workloads.frontends.audio import AUDIO_SUFFIXES, FrontendWarning, read_wav
-from workloads.frontends.image import IMAGE_SUFFIXES, load_rgb
+from tinyperf.core.errors import TinyperfError
+from tinyperf.workloads.frontends import ad, ic, kws, vww
+from tinyperf.workloads.frontends.audio import AUDIO_SUFFIXES, FrontendWarning, read_wav
+from tinyperf.workloads.frontends.image import IMAGE_SUFFIXES, load_rgb
 
 #: raw-file suffixes each workload's front-end accepts
 RAW_SUFFIXES: dict[str, tuple[str, ...]] = {

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.errors import TinyperfError
-from workloads.frontends.audio import SAMPLE_RATE, read_wav
+from tinyperf.core.errors import TinyperfError
+from tinyperf.workloads.frontends.audio import SAMPLE_RATE, read_wav
 
 N_FFT = 1024
 HOP = 512

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from scipy.io import wavfile
 
-from harness.errors import TinyperfError
+from tinyperf.core.errors import TinyperfError
 
 SAMPLE_RATE = 16000
 AUDIO_SUFFIXES = (".wav", ".wave")

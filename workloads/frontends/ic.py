@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.errors import TinyperfError
-from workloads.frontends.image import load_rgb
+from tinyperf.core.errors import TinyperfError
+from tinyperf.workloads.frontends.image import load_rgb
 
 SIZE = 32
 PIXELS = SIZE * SIZE * 3

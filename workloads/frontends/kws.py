@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from workloads.frontends.audio import SAMPLE_RATE, FrontendWarning, read_wav
+from tinyperf.workloads.frontends.audio import SAMPLE_RATE, FrontendWarning, read_wav
 
 CLIP_SAMPLES = 16000
 FRAME = 480

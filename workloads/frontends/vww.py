@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from workloads.frontends.image import load_rgb
+from tinyperf.workloads.frontends.image import load_rgb
 
 SIZE = 96
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import serial
 
-from device_runners.emulators.dut import atoi, format_results
+from tinyperf.device_runners.emulators.dut import atoi, format_results
 from tests.device_runners.serial import helpers as H
 
 
@@ -160,8 +160,8 @@ def test_boot_banner_and_reset(models_dir) -> None:
 
 
 def test_boot_banner_lines(models_dir) -> None:
-    from device_runners.emulators.dut import DutFirmware
-    from workloads.catalog import get_workload
+    from tinyperf.device_runners.emulators.dut import DutFirmware
+    from tinyperf.workloads.catalog import get_workload
 
     out: list[bytes] = []
     dut = DutFirmware(get_workload("ad01"), H.model_path(models_dir, "ad01"))
@@ -174,8 +174,8 @@ def test_boot_banner_lines(models_dir) -> None:
 
 
 def test_energy_mode_pulses_instead_of_printing(models_dir) -> None:
-    from device_runners.emulators.dut import DutFirmware
-    from workloads.catalog import get_workload
+    from tinyperf.device_runners.emulators.dut import DutFirmware
+    from tinyperf.workloads.catalog import get_workload
 
     out: list[bytes] = []
     pulses: list[int] = []

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from device_runners.emulators.faults import FaultPlan
-from harness.errors import TinyperfError
+from tinyperf.device_runners.emulators.faults import FaultPlan
+from tinyperf.core.errors import TinyperfError
 
 
 def test_the_documented_example_parses() -> None:

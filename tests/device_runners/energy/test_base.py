@@ -9,9 +9,9 @@ import time
 import numpy as np
 import pytest
 
-from device_runners.energy import pair_windows, parse_monitor_spec, window_energy
-from device_runners.energy.stream import SampleLog
-from harness.errors import DeviceError, TinyperfError
+from tinyperf.device_runners.energy import pair_windows, parse_monitor_spec, window_energy
+from tinyperf.device_runners.energy.stream import SampleLog
+from tinyperf.core.errors import DeviceError, TinyperfError
 
 
 def test_window_is_the_sum_between_the_two_events():

@@ -10,12 +10,12 @@ import statistics
 
 import pytest
 
-from device_runners.emulators.clock import EmulatedClock
-from device_runners.emulators.lpm01a import start_lpm01a_emulator
-from device_runners.energy.lpm01a import LPM01A, LPM01AResource
-from workloads.catalog import get_workload
+from tinyperf.device_runners.emulators.clock import EmulatedClock
+from tinyperf.device_runners.emulators.lpm01a import start_lpm01a_emulator
+from tinyperf.device_runners.energy.lpm01a import LPM01A, LPM01AResource
+from tinyperf.workloads.catalog import get_workload
 
-dut_module = pytest.importorskip("device_runners.emulators.dut", reason="the DUT emulator is not in this tree")
+dut_module = pytest.importorskip("tinyperf.device_runners.emulators.dut", reason="the DUT emulator is not in this tree")
 
 
 def test_dut_timestamps_become_windows_of_100_uj_per_inference(models_dir):

@@ -11,9 +11,9 @@ import math
 import numpy as np
 import pytest
 
-from device_runners.energy import open_energy_monitor
-from device_runners.energy.joulescope import INSTALL_HINT, SETTINGS, EnergyBinner, Joulescope, availability
-from harness.errors import DeviceError
+from tinyperf.device_runners.energy import open_energy_monitor
+from tinyperf.device_runners.energy.joulescope import INSTALL_HINT, SETTINGS, EnergyBinner, Joulescope, availability
+from tinyperf.core.errors import DeviceError
 
 FS = 1_000_000
 

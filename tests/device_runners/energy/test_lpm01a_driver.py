@@ -7,11 +7,11 @@ import time
 
 import pytest
 
-from device_runners.emulators.clock import EmulatedClock
-from device_runners.emulators.lpm01a import start_lpm01a_emulator
-from device_runners.energy import open_energy_monitor
-from device_runners.energy.lpm01a import LPM01A, LPM01AError, LPM01AResource, setup_commands
-from harness.errors import DeviceError, TinyperfError
+from tinyperf.device_runners.emulators.clock import EmulatedClock
+from tinyperf.device_runners.emulators.lpm01a import start_lpm01a_emulator
+from tinyperf.device_runners.energy import open_energy_monitor
+from tinyperf.device_runners.energy.lpm01a import LPM01A, LPM01AError, LPM01AResource, setup_commands
+from tinyperf.core.errors import DeviceError, TinyperfError
 
 US_PER_INFERENCE = 20_000
 N = 500  # 500 inferences x 20 ms = a 10 s window
@@ -135,7 +135,7 @@ def test_firmware_older_than_1_0_6_is_named(make_rig):
 
 def test_buffer_above_zero_is_a_warning(make_rig, caplog):
     clock, handle, monitor = make_rig(buff_percent=7)
-    caplog.set_level(logging.WARNING, logger="device_runners.energy.lpm01a")
+    caplog.set_level(logging.WARNING, logger="tinyperf.device_runners.energy.lpm01a")
     monitor.start(1800)
     k = monitor.event_count()
     infer_window(clock, handle, n=100)  # 2 s: two status lines
@@ -229,7 +229,7 @@ def test_open_energy_monitor_and_transcript(tmp_path):
             # at 3.3 V the emulated DUT (5 mW at 1.8 V, a constant current) draws 5 x 3.3 / 1.8 mW
             assert monitor.window(0, 1).average_power_w * 1e3 == pytest.approx(5.0 * 3.3 / 1.8, rel=0.01)
     text = (tmp_path / "lpm01a.log").read_text()
-    assert "> volt 3300m" in text and "< ack start" in text and "< event 2 ris @" in text and "> hrc" in text
+    assert "> volt 3300m" in text and "< ack start" in text and "< event 01 ris @" in text and "> hrc" in text
 
 
 def test_missing_port_is_a_user_error():

@@ -33,8 +33,8 @@ def mirror() -> Path:
 
 @pytest.fixture(scope="session")
 def sources(mirror, tmp_path_factory):
-    from device_runners.qemu.build import FirmwareSources
-    from harness.fetch.firmware import fetch_firmware_sources
+    from tinyperf.device_runners.qemu.build import FirmwareSources
+    from tinyperf.fetch.firmware import fetch_firmware_sources
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TINYPERF_CACHE", str(session_cache(tmp_path_factory)))
@@ -45,8 +45,8 @@ def sources(mirror, tmp_path_factory):
 @pytest.fixture(scope="session")
 def build(sources, tmp_path_factory):
     """build(workload, model, **options) -> FirmwareImage, in the session's firmware-build cache."""
-    from device_runners.qemu.build import BuildOptions, build_firmware
-    from workloads.catalog import get_workload
+    from tinyperf.device_runners.qemu.build import BuildOptions, build_firmware
+    from tinyperf.workloads.catalog import get_workload
 
     out = session_cache(tmp_path_factory) / "firmware-build"
 

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.fetch.firmware import ARCHIVES
+from tinyperf.fetch.firmware import ARCHIVES
 from tests.device_runners.serial import helpers as H
 from tests.harness.cli_helpers import only_run_dir, tinyperf
 
@@ -40,7 +40,7 @@ def board_process(*args: str, tmp_path: Path, timeout: float = 900.0) -> Iterato
     ready = tmp_path / f"ready-{time.monotonic_ns()}.json"
     log_path = tmp_path / f"board-{time.monotonic_ns()}.log"
     with open(log_path, "w") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "emulate", "board", *args, "--tcp", "0",
+        proc = subprocess.Popen([sys.executable, "-m", "tinyperf.cli", "emulate", "board", *args, "--tcp", "0",
                                  "--ready-file", str(ready)], cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + timeout
@@ -138,8 +138,8 @@ def test_kws01_end_to_end_over_the_serial_runner(kws01_image, models_dir, data_d
 def test_single_rounding_fc_equals_the_host_reference_kernels(build, models_dir, data_dir) -> None:
     """TFLM as shipped rounds the FC rescale twice and differs from LiteRT by 1-4 LSB on ad01;
     rounded once, every window's reconstruction error equals the host's (to the printed 6 decimals)."""
-    from device_runners.qemu.build import machines
-    from device_runners.qemu.machine import QemuBoard
+    from tinyperf.device_runners.qemu.build import machines
+    from tinyperf.device_runners.qemu.machine import QemuBoard
 
     image = build("ad01", models_dir / "ad01_int8.tflite", single_rounding=True)
     assert image.record["fc-rounding"].startswith("single")
@@ -158,7 +158,7 @@ def test_single_rounding_fc_equals_the_host_reference_kernels(build, models_dir,
 
 
 def test_a_model_too_large_for_the_machine_is_refused_with_its_sizes(build, tmp_path) -> None:
-    from harness.errors import TinyperfError
+    from tinyperf.core.errors import TinyperfError
 
     big = tmp_path / "big_ad01.tflite"
     script = (

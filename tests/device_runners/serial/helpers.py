@@ -13,13 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
-from device_runners.base import RunnerConfig
-from device_runners.emulators.dut import format_results
-from device_runners.emulators.rig import EmulatorRig, start_rig
-from device_runners.serial.parse import parse_results
-from device_runners.serial.runner import SerialRunner, SerialSession
-from workloads.catalog import get_workload
-from workloads.dataset import Dataset, Item
+from tinyperf.device_runners.base import RunnerConfig
+from tinyperf.device_runners.emulators.dut import format_results
+from tinyperf.device_runners.emulators.rig import EmulatorRig, start_rig
+from tinyperf.device_runners.serial.parse import parse_results
+from tinyperf.device_runners.serial.runner import SerialRunner, SerialSession
+from tinyperf.workloads.catalog import get_workload
+from tinyperf.workloads.dataset import Dataset, Item
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -51,8 +51,8 @@ def items(data_dir: Path, workload: str = "kws01", count: int | None = None) -> 
 
 def host_reference(models_dir: Path, workload: str, batch: list[Item]) -> list[np.ndarray]:
     """What the host runner with reference kernels reports for each item."""
-    from device_runners.host import HostRunner
-    from harness.models import ModelFile
+    from tinyperf.device_runners.host import HostRunner
+    from tinyperf.core.modelfile import ModelFile
 
     wl = get_workload(workload)
     s = HostRunner().open(RunnerConfig(workload=wl, mode="accuracy",
@@ -76,7 +76,7 @@ def emulator_process(*args: str, tmp_path: Path, timeout: float = 60.0) -> Itera
     """`tinyperf emulate dut ARGS` in its own process (real parallelism); yields its ready file."""
     ready = tmp_path / f"ready-{time.monotonic_ns()}.json"
     log = open(tmp_path / f"emulator-{time.monotonic_ns()}.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "emulate", "dut", *args, "--ready-file", str(ready)],
+    proc = subprocess.Popen([sys.executable, "-m", "tinyperf.cli", "emulate", "dut", *args, "--ready-file", str(ready)],
                             cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
                             env={**os.environ, "COLUMNS": "200"})
     try:

@@ -6,7 +6,7 @@ import json
 import os
 import tty
 
-from device_runners.serial.discovery import PortInfo, list_ports, probe
+from tinyperf.device_runners.serial.discovery import PortInfo, list_ports, probe
 from tests.device_runners.serial import helpers as H
 from tests.harness.cli_helpers import tinyperf
 

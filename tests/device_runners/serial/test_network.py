@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.errors import DeviceError
+from tinyperf.core.errors import DeviceError
 
 from tests.device_runners.serial import helpers as H
 

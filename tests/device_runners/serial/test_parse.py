@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from device_runners.serial import parse as P
+from tinyperf.device_runners.serial import parse as P
 
 
 @pytest.mark.parametrize("line, expected", [

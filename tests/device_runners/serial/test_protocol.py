@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from device_runners.serial.protocol import DutClient, WindowReply
+from tinyperf.device_runners.serial.protocol import DutClient, WindowReply
 
 
 def reply(elapsed_us: int | None, results: str = "m-results-[0.996,0.004]") -> WindowReply:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from device_runners.serial.runner import SerialRunner
-from harness.errors import DeviceError
+from tinyperf.device_runners.serial.runner import SerialRunner
+from tinyperf.core.errors import DeviceError
 from tests.device_runners.serial import helpers as H
 
 

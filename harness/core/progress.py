@@ -24,7 +24,7 @@ from rich.progress import (
 from rich.table import Column
 from rich.text import Text
 
-from harness.console import console as default_console
+from tinyperf.core.console import console as default_console
 
 #: cells of the bar; the rest of the line goes to the description
 BAR_WIDTH = 20

@@ -11,9 +11,9 @@ from pathlib import Path
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from harness import __version__
+from tinyperf.core.version import __version__
 
-PACKAGES = ("ai-edge-litert", "numpy", "pandas", "pyarrow", "pyserial", "rich", "tensorflow")
+PACKAGES = ("ai-edge-litert", "tflite-micro", "numpy", "pandas", "pyarrow", "pyserial", "rich", "tensorflow")
 
 
 def package_versions() -> dict[str, str | None]:

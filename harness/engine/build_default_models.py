@@ -1,7 +1,7 @@
 """Build the four MLPerf Tiny reference architectures with synthetic weights, as int8 .tflite.
 
-Run as its own process (`python -m harness.build_default_models --out DIR`): it imports TensorFlow,
-which the benchmarking process never does. harness.default_models starts it and caches the result.
+Run as its own process (`python -m tinyperf.engine.build_default_models --out DIR`): it imports TensorFlow,
+which the benchmarking process never does. tinyperf.engine.default_models starts it and caches the result.
 Progress goes to stdout, one line each: `step: ...` (transient) or `done: ...` (a finished model).
 
 What is built (layer for layer the MLPerf Tiny reference Keras models, Keras 2 API via tf_keras):
@@ -37,10 +37,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from harness.default_models import BUILT_WORKLOADS, NOTE, RECIPE_VERSION, SEED, model_file_name, sidecar_name
-from harness.native_stderr import native_stderr
-from workloads.catalog import get_workload
-from workloads.spec import Workload
+from tinyperf.engine.default_models import BUILT_WORKLOADS, NOTE, RECIPE_VERSION, SEED, model_file_name, sidecar_name
+from tinyperf.core.native_stderr import native_stderr
+from tinyperf.workloads.catalog import get_workload
+from tinyperf.workloads.spec import Workload
 
 CALIBRATION_SAMPLES = 32
 
@@ -198,11 +198,15 @@ def fit_output_range(model: Any, samples: np.ndarray, target: tuple[float, float
 
 
 def convert_int8(tf, model: Any, samples: np.ndarray) -> bytes:
-    """Full-integer post-training quantization, int8 input and output (as the reference models)."""
+    """Full-integer post-training quantization, int8 input and output (as the reference models).
+
+    The one int8 recipe: the default models and `tinyperf quantize`'s int8, pruned and clustered
+    variants all convert through here.
+    """
 
     def representative():
         for sample in samples:
-            yield [sample[None, ...]]
+            yield [sample[None, ...].astype(np.float32)]
 
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -277,7 +281,7 @@ def build_one(tf, keras, workload: Workload, out_dir: Path, seed: int) -> dict[s
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness.build_default_models",
+    parser = argparse.ArgumentParser(prog="python -m tinyperf.engine.build_default_models",
                                      description="Build the MLPerf Tiny reference architectures with synthetic "
                                                  "weights as int8 .tflite files (needs TensorFlow and tf-keras).")
     parser.add_argument("--out", required=True, type=Path, help="folder to write <workload>_arch_int8.tflite/.json into")

@@ -3,7 +3,7 @@
 Two results of the same system (runner, device, kernels, threads, host) and the same model are
 repeated measurements and are combined (median); they must agree on dataset and harness
 version. Quality figures are compared only on byte-identical sample sets. Results that break the
-rules are kept and flagged (`harness.summary.is_invalid`), never hidden.
+rules are kept and flagged (`tinyperf.engine.summary.is_invalid`), never hidden.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.errors import ResultsError
-from harness.results import RUN_JSON, Run, load_run
-from harness.summary import is_invalid
+from tinyperf.core.errors import ResultsError
+from tinyperf.engine.rundir import RUN_JSON, Run, load_run
+from tinyperf.engine.summary import is_invalid
+from tinyperf.workloads.scoring import scoring_columns
 
 SYSTEM_KEYS = ["runner", "device", "kernels", "threads", "hostname"]
 IDENTITY = ["workload", "mode", *SYSTEM_KEYS, "model_sha256"]
@@ -88,7 +89,7 @@ def merge_runs(runs: list[Run]) -> pd.DataFrame:
                 row[col] = float(np.median(group[col].dropna()))
         if row.get("throughput_ips"):
             row["latency_ms"] = 1000.0 / row["throughput_ips"]
-        for col in ("top1_pct", "auc"):
+        for col in scoring_columns():
             if col in group and group[col].dropna().nunique() > 1:
                 row[f"{col}_spread"] = float(group[col].max() - group[col].min())
         merged.append(row)
@@ -97,8 +98,10 @@ def merge_runs(runs: list[Run]) -> pd.DataFrame:
 
 #: what compare() takes from each run's performance (or energy) and accuracy rows
 PERF_FIELDS = ["kernels", "throughput_ips", "latency_ms", "lat_p99_us", "energy_uj_per_inf", "valid", "invalid_reason"]
-QUALITY_FIELDS = ["top1_pct", "auc", "quality_target", "meets_target", "n_files", "complete"]
-RUN_FIELDS = ["runner", "device", "threads", "model", "model_id", "model_sha256", "synthetic_weights", "hostname", "harness_version"]
+QUALITY_FIELDS = [*scoring_columns(), "quality_target", "meets_target", "n_files", "complete"]
+RUN_FIELDS = ["runner", "device", "threads", "model", "model_id", "model_sha256", "synthetic_weights", "hostname", "harness_version",
+              "model_flash_bytes", "arena_bytes", "arena_nonpersistent_bytes", "arena_persistent_bytes", "arena_method",
+              "memory_note"]
 
 
 def run_labels(n: int) -> list[str]:
@@ -115,7 +118,7 @@ def _first(summary: pd.DataFrame, modes: tuple[str, ...]) -> dict[str, Any]:
 def _withhold_quality(table: pd.DataFrame) -> None:
     """Blank the quality of a workload whose runs scored different sample sets, and say why."""
     for wl, group in table.groupby("workload", sort=False):
-        scored = group[group["top1_pct"].notna() | group["auc"].notna()]
+        scored = group[group[scoring_columns()].notna().any(axis=1)]
         shas = scored.dropna(subset=["accuracy_dataset_sha256"])
         if shas["accuracy_dataset_sha256"].nunique() > 1:
             which = ", ".join(f"{r.run} dataset sha256 {r.accuracy_dataset_sha256[:12]}" for r in shas.itertuples())
@@ -159,12 +162,16 @@ def compare(paths: list[str | Path]) -> pd.DataFrame:
     table = pd.DataFrame(rows)
     order = {wl: i for i, wl in enumerate(dict.fromkeys(table["workload"]))}
     table = table.sort_values("workload", key=lambda col: col.map(order), kind="stable").reset_index(drop=True)
-    for col in ("throughput_ips", "latency_ms", "top1_pct", "auc"):
+    for col in ("throughput_ips", "latency_ms", *scoring_columns()):
         table[col] = pd.to_numeric(table[col], errors="coerce")
     base = table.groupby("workload", sort=False)["latency_ms"].transform("first")  # first run that measured it
     table["speedup_vs_first"] = base / table["latency_ms"]
     _withhold_quality(table)
     return table
+
+
+def _int_or_none(v: Any) -> int | None:
+    return None if v is None or pd.isna(v) else int(v)
 
 
 def leaderboard_rows(runs: list[Run]) -> pd.DataFrame:
@@ -181,7 +188,8 @@ def leaderboard_rows(runs: list[Run]) -> pd.DataFrame:
         quality = None
         sources = list(p["run_paths"])
         if len(a):
-            quality = a.iloc[0]["auc"] if pd.notna(a.iloc[0].get("auc")) else a.iloc[0].get("top1_pct")
+            best = a.iloc[0]
+            quality = next((best[c] for c in reversed(scoring_columns()) if pd.notna(best.get(c))), None)
             sources += [path for path in a.iloc[0]["run_paths"] if path not in sources]
         has_power = pd.notna(p.get("energy_uj_per_inf"))
         out.append({
@@ -194,6 +202,9 @@ def leaderboard_rows(runs: list[Run]) -> pd.DataFrame:
             "HostProcessorModelName": p.get("cpu"), "InferenceFramework": p.get("backend"),
             "SoftwareNotes": f"kernels={p.get('kernels')} threads={p.get('threads')} valid={p.get('valid')}"
                              + (" synthetic weights" if p.get("synthetic_weights") else ""),
+            # RAM and flash on a microcontroller (tinyperf.core.memory); the published table has no such columns
+            "ArenaBytes": _int_or_none(p.get("arena_bytes")), "FlashBytes": _int_or_none(p.get("model_flash_bytes")),
+            "ArenaMethod": p.get("arena_method"),
             "Source": "; ".join(sources), "Runs": len(sources), "Valid": p.get("valid"),
             "InvalidReason": p.get("invalid_reason") if is_invalid(p.get("valid")) else None,
         })
@@ -231,6 +242,8 @@ def leaderboard(paths: list[str | Path], published: Path | None = None) -> pd.Da
         frames.append(pub[pub["ResultUnit"].str.strip() == "inf./sec."])
     board = pd.concat([f for f in frames if not f.empty], ignore_index=True)
     board["latency_ms"] = 1000.0 / board["Result"]
+    for col in ("ArenaBytes", "FlashBytes"):  # missing (a published row, a model TFLM cannot run) stays <NA>
+        board[col] = pd.to_numeric(board[col], errors="coerce").astype("Int64") if col in board else pd.NA
     board = board.sort_values(["Model", "Result"], ascending=[True, False]).reset_index(drop=True)
     board["Rank"] = board.groupby("Model").cumcount() + 1
     return board

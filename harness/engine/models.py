@@ -6,52 +6,12 @@ user cache (`tinyperf fetch models`), then the built-in default architectures (s
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
-from typing import Any
 
-from harness import config
-from harness.errors import ModelError
-from workloads.spec import Workload
-
-TFLITE_IDENTIFIER = b"TFL3"
-
-
-@dataclass(frozen=True)
-class ModelFile:
-    path: Path
-    source: str  # "user", "reference", "cache", "default-architecture"
-    note: str = ""  # e.g. "architecture only, synthetic weights"
-    synthetic_weights: bool = False
-    info: dict[str, Any] = field(default_factory=dict, compare=False)
-
-    @cached_property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.path.read_bytes()).hexdigest()
-
-    @property
-    def size(self) -> int:
-        return self.path.stat().st_size
-
-    @property
-    def name(self) -> str:
-        return self.path.name
-
-
-def check_tflite_file(path: Path) -> None:
-    """Cheap structural checks before an interpreter sees the file (its errors are cryptic)."""
-    if not path.exists():
-        raise ModelError(path, "model file does not exist",
-                         "check the path, or pass --models-dir / set TINYPERF_MODELS to the folder of .tflite files")
-    if not path.is_file():
-        raise ModelError(path, "is not a file", "pass the path of a .tflite file")
-    head = path.read_bytes()[:8]
-    if len(head) < 8 or head[4:8] != TFLITE_IDENTIFIER:
-        raise ModelError(path, "is not a TensorFlow Lite flatbuffer (no 'TFL3' identifier)",
-                         "pass a .tflite file converted with the TFLite/LiteRT converter")
-
+from tinyperf.core import config
+from tinyperf.core.errors import ModelError
+from tinyperf.core.modelfile import ModelFile, check_tflite_file
+from tinyperf.workloads.spec import Workload
 
 def resolve_model(workload: Workload, model: str | Path | None = None,
                   models_dir: str | Path | None = None, allow_default: bool = True,
@@ -79,7 +39,7 @@ def resolve_model(workload: Workload, model: str | Path | None = None,
         return ModelFile(cached, "cache")
     looked.append(str(cached))
     if allow_default and not float_model:
-        from harness.default_models import default_model  # builds (with TensorFlow) on first use only
+        from tinyperf.engine.default_models import default_model  # builds (with TensorFlow) on first use only
 
         return default_model(workload)
     raise ModelError(looked[0], f"{workload.id} model not found (looked in {', '.join(looked)})",

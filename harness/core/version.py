@@ -1,0 +1,3 @@
+"""The harness version, recorded in every result row (kept in step with pyproject.toml by a test)."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Outputs: result tables, results.txt, terminal reports, comparisons, leaderboards, site, plots."""
