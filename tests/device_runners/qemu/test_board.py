@@ -115,16 +115,19 @@ def test_kws01_end_to_end_over_the_serial_runner(kws01_image, models_dir, data_d
         assert r.returncode == 0, r.stdout + r.stderr
         samples = pd.read_parquet(only_run_dir(out) / "samples.parquet")
         assert {f: int(p) for f, p in zip(samples["file"], samples["predicted"])} == host_top1
-        perf = tmp_path / "perf"
-        r = tinyperf("run", "--runner", "serial", "--port", info["port"], "-w", "kws01", "--mode", "performance",
-                     "--data-dir", data, "--min-window", "0.2", "--out", perf)
-        assert r.returncode == 0, r.stdout + r.stderr
+        runs = []
+        for again in ("perf1", "perf2"):
+            r = tinyperf("run", "--runner", "serial", "--port", info["port"], "-w", "kws01", "--mode", "performance",
+                         "--data-dir", data, "--min-window", "0.2", "--out", tmp_path / again)
+            assert r.returncode == 0, r.stdout + r.stderr
+            runs.append(only_run_dir(tmp_path / again))
     assert qemu_gone(info["qemu_pid"])
-    run = only_run_dir(perf)
-    windows = pd.read_parquet(run / "windows.parquet")
-    assert len(windows) == 5
-    per_inference = windows["elapsed_s"] / windows["n"]
-    assert per_inference.max() - per_inference.min() <= 1e-6 / windows["n"].min() + 1e-12  # within one tick
+    first, second = (pd.read_parquet(run / "windows.parquet") for run in runs)
+    assert len(first) == len(second) == 5
+    # emulated time is deterministic: each window (its own sample file) takes the same microseconds in both runs
+    assert list(first["n"]) == list(second["n"])
+    assert np.abs(first["elapsed_s"].to_numpy() - second["elapsed_s"].to_numpy()).max() <= 1e-6
+    run = runs[1]
     row = pd.read_parquet(run / "summary.parquet").iloc[0]
     assert row["timing"].startswith("emulated: qemu-system-arm -icount shift=0")
     assert row["firmware_tflm"] == COMMITS["tflite-micro"] and row["firmware_cmsis_nn"] == COMMITS["cmsis-nn"]
