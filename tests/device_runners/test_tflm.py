@@ -111,6 +111,15 @@ def test_missing_op_is_refused_naming_the_op(models_dir: Path, tmp_path: Path) -
     assert "TFLite Micro has no TOPK_V2 op" in _run_refused(model, tmp_path)
 
 
+def test_a_weight_without_data_is_refused_as_corrupt(models_dir: Path, tmp_path: Path) -> None:
+    """TFLM would run it on whatever the arena holds; LiteRT says 'lacks data': so does the tflm runner."""
+    from tests.harness.test_bad_input import _kws_weight_without_data
+
+    model = _kws_weight_without_data(models_dir, tmp_path / "kws_hole.tflite")
+    message = _run_refused(model, tmp_path)
+    assert "lacks data" in message and "corrupt" in message and "re-download" in message
+
+
 def test_performance_records_a_host_proxy(models_dir: Path, data_dir: Path) -> None:
     ds = Dataset.open(KWS01, data_dir / "kws01")
     item = ds.performance_items(1)[0]
