@@ -162,3 +162,14 @@ def test_profile_macs_sum_to_the_model_total(models_dir: Path) -> None:
     # FC autoencoder 0.27 M MACs
     for wl_id, published in {"kws01": 2.7e6, "vww01": 7.5e6, "ic01": 12.5e6, "ad01": 0.27e6}.items():
         assert abs(totals[wl_id]["total_macs"] / published - 1) < 0.05, (wl_id, totals[wl_id]["total_macs"])
+
+
+def test_profile_adds_a_vela_estimate_labelled_as_such(models_dir: Path) -> None:
+    pytest.importorskip("ethosu.vela")
+    r = tinyperf("profile", "kws01", "--models-dir", models_dir, "--vela", "--json")
+    assert r.returncode == 0, r.stderr
+    npu = json.loads(r.stdout)["vela_estimate"]
+    assert npu["note"] == "estimate, not a measurement" and npu["accelerator"].startswith("Ethos_U55")
+    assert npu["sram_bytes"] > 0 and npu["flash_bytes"] > 0 and npu["cycles"] > 0 and npu["npu_ops"] > 0
+    shown = tinyperf("profile", "kws01", "--models-dir", models_dir, "--vela")
+    assert "Ethos-U ESTIMATE" in shown.stdout and "not a measurement" in shown.stdout
