@@ -107,6 +107,12 @@ class Runner:
         not exist), before a run directory is made. Must not touch the device itself."""
 
     @classmethod
+    def check_plan(cls, workloads: list[str], modes: list[str], options: dict[str, Any]) -> None:
+        """Raise the error a session of this plan would raise (a mode the set-up cannot run, a
+        device flashed for another workload), before a run directory is made. May ask the
+        device who it is; must leave it as it was."""
+
+    @classmethod
     def check_model(cls, config: RunnerConfig) -> None:
         """Raise the error opening a session on `config.model` would raise (a model the runner
         cannot load, or whose input does not fit the workload), before a run directory is made.

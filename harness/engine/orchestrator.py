@@ -453,6 +453,7 @@ def start(plan: RunPlan, command: list[str] | None = None) -> Run:
                            "pass --data-dir (or set TINYPERF_DATA) to a folder holding <workload>/y_labels.csv")
     announce_first_run(plan, runner_cls)
     resolved = resolve_inputs(plan, runner_cls)
+    runner_cls.check_plan(list(plan.workloads), plan.modes_for(runner_cls), plan.runner_options)
     meta = {"config": asdict(plan), "machine": machine_metadata()}
     if command:
         meta["command"] = {"argv": shlex.join(command), "cwd": os.getcwd()}

@@ -31,7 +31,7 @@ SUMMARY_COLUMNS = [
     "machine", "cpu", "python", "started",
     "windows", "n_per_window", "warmup", "min_window_s", "window_min_s", "throughput_ips", "latency_ms",
     "throughput_rel_stdev", "lat_median_us", "lat_p90_us", "lat_p99_us", "lat_iqr_us", "lat_min_us", "lat_max_us",
-    "cold_first_us", "energy_uj_per_inf", "power_mw", "valid", "invalid_reason", "warnings",
+    "cold_first_us", "energy_uj_per_inf", "power_mw", "voltage_mv", "valid", "invalid_reason", "warnings",
     *scoring_columns(), "quality_target", "meets_target", "n_files", "n_inferences", "complete", "run_status", "note",
     "arithmetic", "arithmetic_note", "timing_note",
     "model_flash_bytes", "arena_bytes", "arena_nonpersistent_bytes", "arena_persistent_bytes", "arena_method",
@@ -128,6 +128,11 @@ def performance_summary(wl: str, wrows: pd.DataFrame, meta: dict[str, Any], path
         if "energy_j" in wrows and "elapsed_s" in wrows:
             power = (wrows["energy_j"] / wrows["elapsed_s"]).dropna()
             out["power_mw"] = float(power.median() * 1000.0) if len(power) else None
+        if "voltage_mv" in wrows and wrows["voltage_mv"].notna().any():
+            volts = wrows["voltage_mv"].dropna().unique()
+            out["voltage_mv"] = float(volts[0]) if len(volts) == 1 else None
+            if len(volts) > 1:
+                warnings.append(f"windows were measured at different supplies ({', '.join(f'{v:g}' for v in volts)} mV)")
     else:
         out["energy_uj_per_inf"] = None
     reasons = []
