@@ -140,6 +140,8 @@ class SerialSession:
         return new
 
     def _check_model(self) -> None:
+        from tinyperf.workloads.catalog import WORKLOADS
+
         ident = self.identity
         wl = self.workload.id
         if ident.model is None:
@@ -149,7 +151,7 @@ class SerialSession:
             raise DeviceError(self.resource.url,
                               f"the DUT ('{ident.name}') runs {ident.model} firmware, but the workload is {wl}",
                               f"flash {wl} firmware, or run --workload {ident.model}"
-                              if ident.model in ("kws01", "vww01", "ic01", "ad01")
+                              if ident.model in WORKLOADS
                               else f"flash {wl} firmware (or pass --no-model-check)")
 
     # -- energy ------------------------------------------------------------------------------
