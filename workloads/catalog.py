@@ -8,6 +8,8 @@ Adding a workload is one module holding a `Workload` and an entry point naming i
 
 from __future__ import annotations
 
+import difflib
+
 from tinyperf.core.errors import TinyperfError
 from tinyperf.core.registry import Broken, Registry
 from tinyperf.workloads.mlperf_tiny import AD01, IC01, KWS01, REFERENCE, VWW01
@@ -38,17 +40,24 @@ WORKLOADS: dict[str, Workload] = _discover()
 
 
 def get_workload(workload_id: str) -> Workload:
-    try:
-        return WORKLOADS[workload_id]
-    except KeyError:
-        if workload_id in BROKEN:
-            raise TinyperfError(None, f"workload '{workload_id}' cannot be used: {BROKEN[workload_id]}",
-                                "reinstall or fix the package that provides it") from None
-        raise TinyperfError(
-            None,
-            f"unknown workload '{workload_id}'",
-            f"use one of {', '.join(WORKLOADS)} (`tinyperf list workloads`)",
-        ) from None
+    """The workload named (any case: `KWS01` is kws01); an unknown name gets a "did you mean"."""
+    return WORKLOADS[workload_arg(workload_id)]
 
 
-__all__ = ["AD01", "IC01", "KWS01", "VWW01", "WORKLOADS", "get_workload"]
+def workload_arg(text: str) -> str:
+    """A workload id as typed on the command line, normalized; the argparse `type` of every
+    workload option, so a typo is one line with a suggestion rather than the whole usage."""
+    wanted = str(text).strip().lower()
+    if wanted in WORKLOADS:
+        return wanted
+    for name in (str(text), wanted):
+        if name in BROKEN:
+            raise TinyperfError(None, f"workload '{name}' cannot be used: {BROKEN[name]}",
+                                "reinstall or fix the package that provides it")
+    close = difflib.get_close_matches(wanted, list(WORKLOADS), n=1, cutoff=0.5)
+    hint = f"did you mean {close[0]}? " if close else ""
+    raise TinyperfError(None, f"unknown workload '{text}'",
+                        f"{hint}use one of {', '.join(WORKLOADS)} (`tinyperf list workloads`)")
+
+
+__all__ = ["AD01", "IC01", "KWS01", "VWW01", "WORKLOADS", "get_workload", "workload_arg"]

@@ -10,7 +10,7 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
-from tinyperf.core.argtypes import positive_float, positive_int
+from tinyperf.core.argtypes import positive_int, window_seconds
 
 Parser = argparse.ArgumentParser | argparse._ArgumentGroup
 
@@ -34,19 +34,24 @@ def _workload_ids() -> list[str]:
 def add_workload(p: Parser, *, repeatable: bool = True, required: bool = False, short: bool = True,
                  help: str | None = None, sort: bool = False, **kw: Any) -> argparse.Action:
     """--workload/-w ID: one of the registered workloads (repeatable unless told otherwise)."""
+    from tinyperf.workloads.catalog import workload_arg  # any case; a typo gets "did you mean", not the usage
+
     ids = _workload_ids()
-    choices = sorted(ids) if sort else ids
     flags = ("--workload", "-w") if short else ("--workload",)
-    extra: dict[str, Any] = {"action": "append", "metavar": "ID"} if repeatable else {}
+    extra: dict[str, Any] = {"action": "append"} if repeatable else {}
     if required:
         extra["required"] = True
-    return p.add_argument(*flags, choices=choices, **extra, **kw,
-                          help=help or f"workload to run, repeatable ({', '.join(ids)}); default: all")
+    kw.setdefault("metavar", "ID")
+    return p.add_argument(*flags, type=workload_arg, **extra, **kw,
+                          help=help or f"workload to run, repeatable ({', '.join(sorted(ids) if sort else ids)}); default: all")
 
 
 def add_workload_positional(p: Parser, help: str | None = None, **kw: Any) -> argparse.Action:
+    from tinyperf.workloads.catalog import workload_arg
+
     ids = _workload_ids()
-    return p.add_argument("workload", choices=ids, help=help or f"one of {', '.join(ids)}", **kw)
+    kw.setdefault("metavar", "WORKLOAD")
+    return p.add_argument("workload", type=workload_arg, help=help or f"one of {', '.join(ids)}", **kw)
 
 
 def add_models_dir(p: Parser, help: str | None = None) -> argparse.Action:
@@ -73,7 +78,7 @@ def add_threads(p: Parser, help: str | None = None) -> argparse.Action:
 
 
 def add_min_window(p: Parser, default: float, help: str) -> argparse.Action:
-    return p.add_argument("--min-window", type=positive_float, default=default, metavar="S", help=help)
+    return p.add_argument("--min-window", type=window_seconds, default=default, metavar="S", help=help)
 
 
 def add_out(p: Parser, help: str, short: bool = True, **kw: Any) -> argparse.Action:

@@ -8,7 +8,7 @@ from pathlib import Path
 from tinyperf.core.config import ENV_RESULTS, results_dir
 from tinyperf.core.console import console
 from tinyperf.core.errors import ResultsError
-from tinyperf.outputs.report import FittedTable, fmt, summary_table, warnings_of
+from tinyperf.outputs.report import MISSING, FittedTable, fmt, summary_table, warnings_of
 from tinyperf.engine.rundir import load_run
 
 WINDOW_FORMATS = {"elapsed_s": ".3f", "throughput_ips": ",.1f", "lat_median_us": ",.1f"}
@@ -39,7 +39,10 @@ def locate(run_dir: str | Path) -> Path:
 
 
 def handle(args: argparse.Namespace) -> int:
-    run = load_run(locate(args.run_dir))
+    path = locate(args.run_dir)
+    if not (path / "run.json").is_file() and _has_results_txt(path):
+        return _show_results_files(path)
+    run = load_run(path)
     console.print(summary_table(run))
     m = run.meta.get("machine", {})
     console.print(f"[dim]machine: {m.get('hostname')} · {m.get('cpu')} · {m.get('os')} · Python {m.get('python')} · "
@@ -68,14 +71,41 @@ def handle(args: argparse.Namespace) -> int:
     return 0
 
 
+def _has_results_txt(path: Path) -> bool:
+    return path.name == "results.txt" if path.is_file() else next(path.rglob("results.txt"), None) is not None
+
+
+def _show_results_files(path: Path) -> int:
+    """A folder of results.txt files without a run.json: an official runner session or a submission tree."""
+    from tinyperf.outputs.results_txt import FIGURES, read_results_files
+
+    table = read_results_files(path)
+    heads = {"throughput_ips": "inf./sec.", "top1_pct": "top-1 %", "auc": "AUC", "energy_uj_per_inf": "uJ/inf.",
+             "power_mw": "mW"}
+    shown = [c for c in FIGURES if table[c].notna().any()]
+    t = FittedTable(title=f"results.txt files under {path}")
+    t.add_column("benchmark")
+    t.add_column("mode")
+    for c in shown:
+        t.add_column(heads[c], justify="right")
+    t.add_column("official runner errors")
+    for _, r in table.iterrows():
+        t.add_row(str(r["benchmark"]), r["mode"] or MISSING,
+                  *(fmt(r[c], ".4f" if c == "energy_uj_per_inf" else ".3f") for c in shown), r["errors"] if isinstance(r["errors"], str) else MISSING)
+    console.print(t)
+    return 0
+
+
 def _plots(run) -> None:
     import numpy as np
 
+    from tinyperf.engine.journal import load_latencies
     from tinyperf.outputs.plots import latency_histogram, window_bars
 
     for (wl, mode), w in run.windows.groupby(["workload", "mode"], sort=False):
         console.print(window_bars(list(w["throughput_ips"]), f"{wl} {mode}: throughput per window"))
-        parts = [np.load(run.path / f) for f in w.get("latencies_file", []) if isinstance(f, str) and (run.path / f).is_file()]
+        loaded = [load_latencies(run.path, f) for f in w.get("latencies_file", []) if isinstance(f, str)]
+        parts = [a for a in loaded if not isinstance(a, str)]  # the unusable ones are named in the warnings
         if parts:
             lat = np.concatenate(parts).astype(np.float64) / 1000.0
             console.print(latency_histogram(lat, f"{wl} {mode}: per-inference latency ({len(lat):,} inferences)"))

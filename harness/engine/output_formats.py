@@ -25,6 +25,23 @@ class OutputFormat(Protocol):
 
     def write(self, run: Run) -> None: ...
 
+    # optional: `missing(run) -> list[str]`, the files this format should have written but has not
+    # (absent or empty); `tinyperf run --resume` of a complete run rebuilds outputs when any are
+
+
+def missing_outputs(run: Run) -> list[str]:
+    """Files the registered formats say a finished run should have and does not."""
+    out: list[str] = []
+    for fmt in OUTPUT_FORMATS.load_all().values():
+        if isinstance(fmt, Broken):
+            continue
+        if isinstance(fmt, type):
+            fmt = fmt()
+        check = getattr(fmt, "missing", None)
+        if check is not None:
+            out.extend(check(run))
+    return out
+
 
 def write_outputs(run: Run) -> None:
     """Every registered format; one that fails is reported and the others still write."""
