@@ -67,13 +67,15 @@ def _check_energy_setup(opts: dict[str, Any]) -> None:
 
 def _check_firmware(url: str, ident: Any, wl: str) -> None:
     """The board's `profile` model id must be the workload's."""
+    from tinyperf.workloads.catalog import WORKLOADS
+
     if ident.model is None:
         raise DeviceError(url, f"the DUT ('{ident.name}') names no model in its `profile` reply",
                           f"pass --no-model-check if its firmware is known to run {wl}")
     if ident.model != wl:
         raise DeviceError(url, f"the DUT ('{ident.name}') runs {ident.model} firmware, but the workload is {wl}",
                           f"flash {wl} firmware, or run --workload {ident.model}"
-                          if ident.model in ("kws01", "vww01", "ic01", "ad01")
+                          if ident.model in WORKLOADS
                           else f"flash {wl} firmware (or pass --no-model-check)")
 
 
