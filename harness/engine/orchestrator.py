@@ -33,7 +33,7 @@ from tinyperf.engine.modes import WINDOW_HEADROOM, Calibration, run_accuracy, ru
 from tinyperf.engine.summary import RULES_WINDOWS
 from tinyperf.core.progress import run_progress
 from tinyperf.core.provenance import machine_metadata
-from tinyperf.engine.journal import JOURNAL, Journal, Record, Sample, Session, Skipped, Warning, Window
+from tinyperf.engine.journal import JOURNAL, Journal, Record, Sample, Session, Skipped, WarningRecord, Window
 from tinyperf.engine.output_formats import missing_outputs, write_outputs
 from tinyperf.engine.rundir import RUN_JSON, Run, RunLock, RunWriter, load_run, read_run_files
 from tinyperf.workloads.catalog import WORKLOADS, get_workload
@@ -311,7 +311,7 @@ class Orchestrator:
             seen = [f"the session's warnings could not be read ({exc})"]
         for message in seen:
             if isinstance(message, str) and not self.journal.has_warning(wl, mode, message):
-                self._record(Warning(workload=wl, mode=mode, source=self.plan.runner, message=message))
+                self._record(WarningRecord(workload=wl, mode=mode, source=self.plan.runner, message=message))
 
     def run_workload(self, workload: Workload, progress: Progress) -> None:
         model, dataset = self.prepare(workload)
