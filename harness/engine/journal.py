@@ -205,9 +205,6 @@ class Journal:
     def has_skip(self, workload: str, mode: str) -> bool:
         return any(r.workload == workload and r.mode == mode for r in self.of(Skipped))
 
-    def has_warning(self, workload: str, mode: str, message: str) -> bool:
-        return any(r.workload == workload and r.mode == mode and r.message == message for r in self.of(WarningRecord))
-
     def warnings(self, workload: str, mode: str) -> list[str]:
         return list(dict.fromkeys(r.message for r in self.of(WarningRecord) if r.workload == workload and r.mode == mode))
 

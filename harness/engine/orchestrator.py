@@ -262,6 +262,8 @@ class Orchestrator:
         self.writer = writer
         self.journal = journal if journal is not None else Journal(writer.dir / JOURNAL)
         self.runner_cls = get_runner(plan.runner)
+        #: warnings already journalled: asked after every record, so a set, not a scan of the journal
+        self._warned = {(r.workload, r.mode, r.message) for r in self.journal.of(WarningRecord)}
         self.resolved = resolved if resolved is not None else resolve_inputs(plan, self.runner_cls)
 
     # -- the run -------------------------------------------------------------------------------
@@ -310,7 +312,9 @@ class Orchestrator:
         except Exception as exc:  # noqa: BLE001 - asking must never cost the run its figures
             seen = [f"the session's warnings could not be read ({exc})"]
         for message in seen:
-            if isinstance(message, str) and not self.journal.has_warning(wl, mode, message):
+            key = (wl, mode, message)
+            if isinstance(message, str) and key not in self._warned:
+                self._warned.add(key)
                 self._record(WarningRecord(workload=wl, mode=mode, source=self.plan.runner, message=message))
 
     def run_workload(self, workload: Workload, progress: Progress) -> None:
