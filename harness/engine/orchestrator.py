@@ -34,7 +34,7 @@ from tinyperf.engine.modes import WINDOW_HEADROOM, Calibration, run_accuracy, ru
 from tinyperf.engine.summary import RULES_WINDOWS
 from tinyperf.core.progress import run_progress
 from tinyperf.core.provenance import machine_metadata
-from tinyperf.engine.journal import JOURNAL, Journal, Record, Sample, Session, Skipped, Warning, Window
+from tinyperf.engine.journal import JOURNAL, Journal, Record, Sample, Session, Skipped, WarningRecord, Window
 from tinyperf.engine.output_formats import missing_outputs, write_outputs
 from tinyperf.engine.rundir import RUN_JSON, Run, RunLock, RunWriter, load_run, read_run_files
 from tinyperf.workloads.catalog import WORKLOADS, get_workload
@@ -266,6 +266,8 @@ class Orchestrator:
         self.writer = writer
         self.journal = journal if journal is not None else Journal(writer.dir / JOURNAL)
         self.runner_cls = get_runner(plan.runner)
+        #: warnings already journalled: asked after every record, so a set, not a scan of the journal
+        self._warned = {(r.workload, r.mode, r.message) for r in self.journal.of(WarningRecord)}
         self.resolved = resolved if resolved is not None else resolve_inputs(plan, self.runner_cls)
 
     # -- the run -------------------------------------------------------------------------------
@@ -318,8 +320,10 @@ class Orchestrator:
         except Exception as exc:  # noqa: BLE001 - asking must never cost the run its figures
             seen = [f"the session's warnings could not be read ({exc})"]
         for message in seen:
-            if isinstance(message, str) and not self.journal.has_warning(wl, mode, message):
-                self._record(Warning(workload=wl, mode=mode, source=self.plan.runner, message=message))
+            key = (wl, mode, message)
+            if isinstance(message, str) and key not in self._warned:
+                self._warned.add(key)
+                self._record(WarningRecord(workload=wl, mode=mode, source=self.plan.runner, message=message))
 
     def run_workload(self, workload: Workload, progress: Progress) -> None:
         model, dataset = self.prepare(workload)
