@@ -80,6 +80,8 @@ class Runner:
     #: kernel back-ends this runner offers, and the default per mode
     kernels: ClassVar[tuple[str, ...]] = ()
     default_kernels: ClassVar[dict[str, str]] = {}
+    #: whether --threads N > 1 means anything (an interpreter with a thread pool)
+    threaded: ClassVar[bool] = True
     #: the most inferences one window may ask for (a protocol's counter width, memory for latencies)
     max_window_inferences: ClassVar[int | None] = None
 

@@ -30,7 +30,7 @@ from tinyperf.core.argtypes import check_option, non_negative_float, non_negativ
 from tinyperf.core.errors import DeviceError
 
 ENERGY_DUT_BAUD = 9600
-DEFAULT_VOLTAGE_MV = 3300
+DEFAULT_VOLTAGE_MV = 1800  # the official MLPerf Tiny set-up (devices_*.yaml: voltage 1.8)
 #: how long to wait for an interface board to come back after `setbaud` resets it
 BOARD_RESET_S = 10.0
 #: numeric options and the ranges that make sense (0 s of timeout or 0 baud would be replaced silently)
@@ -253,6 +253,7 @@ class SerialSession:
             energy_j = float(window.energy_j) if math.isfinite(window.energy_j) else None
             elapsed_s = float(window.duration_s)
             extra["energy_window"] = window.as_dict()
+            extra["voltage_mv"] = self.voltage_mv
         elif w.elapsed_us is not None:
             elapsed_s = w.elapsed_us / 1e6
         else:

@@ -19,6 +19,7 @@ import pytest
 from tinyperf.engine.rundir import load_run
 from tests.device_runners.serial import helpers as H
 from tests.harness.cli_helpers import only_run_dir, tinyperf
+from tinyperf.outputs.results_txt import parse_results_txt
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,7 @@ def assert_same_top1(run_dir: Path, host_top1: dict[str, int]) -> None:
     assert mismatched == []
     labels = dict(zip(samples["file"], samples["label"]))
     host_acc = 100.0 * np.mean([host_top1[f] == labels[f] for f in host_top1])
-    assert (run_dir / "kws01" / "results.txt").read_text() == f"Top-1: {host_acc:.1f}%\n"
+    assert parse_results_txt((run_dir / "kws01" / "results.txt").read_text())["top1_pct"] == round(host_acc, 1)
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +68,7 @@ def test_performance_reports_50_inferences_per_second(emulator_on_pty, data_dir,
                  "--mode", "performance", "--data-dir", data_dir, "--out", tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
     run_dir = only_run_dir(tmp_path)
-    assert (run_dir / "kws01" / "results.txt").read_text().startswith("Median throughput is 50.0")
+    assert parse_results_txt((run_dir / "kws01" / "results.txt").read_text())["throughput_ips"] == 50.0
     windows = pd.read_parquet(run_dir / "windows.parquet")
     windows = windows[windows["mode"] == "performance"]
     assert len(windows) == 5 and (windows["elapsed_s"] >= 10.0).all()
