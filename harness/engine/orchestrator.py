@@ -151,7 +151,7 @@ class Terminated(KeyboardInterrupt):
 
 
 @contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
+def sigterm_as_interrupt() -> Iterator[None]:
     """SIGTERM (a kill, a CI timeout) ends the run as cleanly as Ctrl-C does."""
     def handler(signum, frame):
         raise Terminated
@@ -277,7 +277,7 @@ class Orchestrator:
     def execute(self) -> Run:
         status = "incomplete"
         try:
-            with _sigterm_as_interrupt(), run_progress() as progress:
+            with sigterm_as_interrupt(), run_progress() as progress:
                 for wl in self.plan.workloads:
                     self.run_workload(get_workload(wl), progress)
             status = "complete"
