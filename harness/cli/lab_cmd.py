@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 from tinyperf.core.argtypes import positive_float
 from tinyperf.core.console import console
@@ -20,6 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("inventory", metavar="LAB_YAML", help="the lab inventory")
     c.add_argument("--boards", metavar="A,B", help="only these boards (comma-separated names)")
     c.add_argument("--timeout", type=positive_float, default=0.5, metavar="S", help="wait per question and rate")
+    c.add_argument("--json", action="store_true", help="print JSON instead of a table")
     c.set_defaults(handler=handle_check)
 
 
@@ -31,7 +33,13 @@ def handle_check(args: argparse.Namespace) -> int:
     inv = load_inventory(args.inventory)
     boards = inv.select(_names(args.boards))
     rows = check_lab(inv, boards, args.timeout)
-    console.print(health_table(rows))
+    if args.json:
+        print(json.dumps([{"board": h.board.name, "resource": h.resource, "reachable": h.reachable, "vendor": h.vendor,
+                           "firmware": h.firmware, "baud": h.baud, "configured_baud": h.configured_baud,
+                           "wrong_baud": h.wrong_baud, "locked_by": h.locked_by, "ok": h.ok, "note": h.note or None}
+                          for h in rows], indent=2))
+    else:
+        console.print(health_table(rows))
     return 0 if all(h.ok for h in rows) else 1
 
 

@@ -7,7 +7,7 @@ import argparse
 from tinyperf.device_runners.registry import available_runners
 from tinyperf.core.argtypes import positive_float, positive_int
 from tinyperf.core.console import console
-from tinyperf.engine.orchestrator import MODE_CHOICES, RunPlan, resume, start
+from tinyperf.engine.orchestrator import MODE_CHOICES, RELOCATE_OPTIONS, RunPlan, resume, start
 from tinyperf.outputs.report import summary_table, warnings_of
 from tinyperf.workloads.catalog import WORKLOADS
 
@@ -52,7 +52,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     out = p.add_argument_group("output")
     out.add_argument("--out", "-o", metavar="DIR", help="parent folder of run directories (default results/, env TINYPERF_RESULTS)")
     out.add_argument("--resume", metavar="RUN_DIR", help="finish an interrupted run without redoing finished samples "
-                     "(a lab run directory: only the boards not complete)")
+                     "(a lab run directory: only the boards not complete); --port/--baud given with it say where "
+                     "the board is now")
     lab = p.add_argument_group("device lab")
     lab.add_argument("--lab", metavar="LAB_YAML",
                      help="run on every board of this lab inventory at once (serial runner, one run directory "
@@ -77,7 +78,8 @@ def handle(args: argparse.Namespace) -> int:
     if args.lab or (args.resume and _is_lab_run(args.resume)):
         return handle_lab(args)
     if args.resume:
-        run = resume(args.resume, command=_argv(args))
+        relocate = {k: getattr(args, k, None) for k in RELOCATE_OPTIONS}
+        run = resume(args.resume, command=_argv(args), relocate=relocate)
     else:
         runner_options = {}
         for name, cls in available_runners().items():

@@ -341,7 +341,13 @@ def start(plan: RunPlan, command: list[str] | None = None) -> Run:
     return Orchestrator(plan, writer, resolved=resolved).execute()
 
 
-def resume(directory: str | Path, command: list[str] | None = None) -> Run:
+#: runner options a resume may change: where the device is now (a board re-plugged as another port)
+RELOCATE_OPTIONS = ("port", "baud")
+
+
+def resume(directory: str | Path, command: list[str] | None = None, relocate: dict[str, Any] | None = None) -> Run:
+    """Finish an interrupted run; `relocate` gives the device's new port/baud (nothing that changes
+    what is measured), recorded with the resume command."""
     directory = Path(directory)
     existing = load_run(directory)
     if existing.status == "complete":
@@ -351,9 +357,19 @@ def resume(directory: str | Path, command: list[str] | None = None) -> Run:
                            "wait for it or stop it first")
     plan = RunPlan(**existing.meta["config"])
     plan.validate()  # run.json may have been edited by hand
+    moved = {k: v for k, v in (relocate or {}).items() if k in RELOCATE_OPTIONS and v is not None
+             and plan.runner_options.get(k) != v}
+    if moved:
+        runner_cls = get_runner(plan.runner)
+        plan.runner_options.update(moved)
+        runner_cls.preflight(plan.runner_options)
     writer, records = RunWriter.reopen(directory)
-    if command:
-        writer.meta.setdefault("resume_commands", []).append({"argv": shlex.join(command), "cwd": os.getcwd()})
+    if command or moved:
+        entry: dict[str, Any] = {"argv": shlex.join(command or []), "cwd": os.getcwd()}
+        if moved:
+            entry["relocated"] = moved  # the sessions' `describe` also records the port each used
+            writer.meta["config"] = asdict(plan)
+        writer.meta.setdefault("resume_commands", []).append(entry)
         writer.save_meta()
     console.print(f"resuming [bold]{directory}[/]: {sum(r['kind'] == 'sample' for r in records)} samples and "
                   f"{sum(r['kind'] == 'window' for r in records)} windows already done")

@@ -163,12 +163,16 @@ class BoardWorker(threading.Thread):
                            f"add --workload {fw}, or leave the board out with --boards")
         return chosen
 
+    def _has_data(self, workloads: list[str]) -> bool:
+        root = config.data_dir(self.lab.plan.data_dir)
+        return root is not None and all((root / wl / "y_labels.csv").is_file() for wl in workloads)
+
     def _totals(self, workloads: list[str]) -> None:
         plan = self.lab.plan
         root = config.data_dir(plan.data_dir)
         for wl in workloads:
             ds = None
-            if root is not None and (root / wl / "y_labels.csv").is_file():
+            if root is not None and self._has_data([wl]):
                 ds = Dataset.open(get_workload(wl), root / wl)
             for mode in _modes(plan.mode, ds is not None):
                 self.totals[(wl, mode)] = ds.n_items if mode == "accuracy" and ds else PERF_WINDOWS
@@ -223,13 +227,13 @@ class BoardWorker(threading.Thread):
         base = [sys.executable, "-m", "tinyperf.cli", "run"]
         existing = self._find_run_dir()
         if existing is not None:
-            return base + ["--resume", str(existing)]
+            return base + ["--resume", str(existing), "--port", url, "--baud", str(baud)]  # where it is now
         cmd = base + ["--runner", "serial", "--port", url, "--baud", str(baud), "--device-name", self.board.name,
                       "--mode", plan.mode, "--min-window", f"{plan.min_window:g}", "--out", str(self.lab.dir / self.board.name)]
         for wl in workloads:
             cmd += ["--workload", wl]
-        if plan.data_dir:
-            cmd += ["--data-dir", plan.data_dir]
+        if plan.data_dir and (plan.mode != "all" or self._has_data(workloads)):
+            cmd += ["--data-dir", plan.data_dir]  # `all`: accuracy where data exists, as for one board
         if plan.models_dir:
             cmd += ["--models-dir", plan.models_dir]
         if self.board.interface_board != "none":
@@ -386,6 +390,13 @@ def resume_lab(directory: str | Path, wait: bool = False, wait_timeout: float | 
         lab.plan.wait_timeout = lab.meta["plan"]["wait_timeout"] = wait_timeout
     if lab.complete:
         raise LabError(directory, "every board of this lab run is complete", "start a new one with `tinyperf run --lab`")
+    inv_path = Path(lab.plan.inventory)
+    if inv_path.is_file():  # a board back at another port (USB re-enumerated): the inventory says where
+        inv = load_inventory(inv_path)
+        now = {b.name: b for b in inv.boards}
+        lab.boards = [now.get(b.name, b) for b in lab.boards]
+        lab.coordinator = lab.meta["coordinator"] = inv.coordinator_address() or lab.coordinator
+        lab.meta["board_entries"] = [b.as_dict() for b in lab.boards]
     todo = [n for n, s in lab.states.items() if s.status not in DONE]
     console.print(f"resuming lab run [bold]{lab.dir}[/]: {', '.join(todo)} to finish")
     return execute(lab)
@@ -426,4 +437,7 @@ def lab_leaderboard(lab: LabRun):  # -> pandas.DataFrame | None
     table.insert(0, "LabBoard", table["Source"].map(board_of))
     for col, key in (("Board", "board"), ("Processor", "processor"), ("Clock", "clock"), ("Firmware", "firmware")):
         table[col] = table["LabBoard"].map(lambda n, key=key: labels.get(n, {}).get(key))
+    # the board's processor, not the host's that drove it, in the published-format columns
+    table["HostProcessorModelName"] = table["Processor"].where(table["Processor"].notna(), None)
+    table["HostProcessorFrequency"] = table["Clock"]
     return table

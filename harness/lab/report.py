@@ -21,6 +21,13 @@ def _num(value: Any, fmt: str) -> str:
     return "–" if math.isnan(v) else format(v, fmt)
 
 
+def _text(value: Any) -> str:
+    """A label or name; missing (None, NaN) is '–'."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return str(value)
+
+
 def health_table(rows: list[Health]) -> Table:
     t = Table(title="lab check")
     for col in ("board", "resource", "reachable", "firmware", "baud", "locked by", "note"):
@@ -56,6 +63,6 @@ def leaderboard_table(lab: LabRun) -> Table | None:
         t.add_column(col, overflow="fold")
     for r in board.itertuples():
         valid = "yes" if r.Valid is True else ("no" if r.Valid is False else "–")
-        t.add_row(str(r.Model), str(r.Rank), str(r.LabBoard or "–"), r.Board or "–", r.Processor or "–", r.Clock or "–",
+        t.add_row(str(r.Model), str(r.Rank), _text(r.LabBoard), _text(r.Board), _text(r.Processor), _text(r.Clock),
                   _num(r.Result, ".2f"), _num(r.latency_ms, ".3f"), _num(r.Accuracy, ".3g"), valid)
     return t
