@@ -180,7 +180,9 @@ def test_dead_board_keeps_samples_and_resume_completes_it(lab, tmp_path) -> None
     samples = journal(dead_run, "sample")
     assert len(samples) == KWS_FILES and samples[:len(kept)] == kept  # finished samples kept, not redone
     rj = json.loads((dead_run / "run.json").read_text())
-    assert rj["status"] == "complete" and rj["resume_commands"][-1]["relocated"] == {"port": back["port"]}
+    assert rj["status"] == "complete" and rj["config"]["runner_options"]["port"] == back["port"]
+    if back["port"] != dying["port"]:  # the kernel may hand out the same pty number again
+        assert rj["resume_commands"][-1]["relocated"] == {"port": back["port"]}
     import pandas as pd
 
     assert "kws-dying" in set(pd.read_csv(d / "leaderboard.csv")["LabBoard"])
