@@ -343,9 +343,11 @@ def execute(lab: LabRun) -> LabRun:
                     _update(progress, tasks, workers)
                     time.sleep(0.3)
             except KeyboardInterrupt:
-                stop.set()
+                stop.set()  # each worker stops its board's process (its run closed as incomplete), releases its place
                 for w in workers:
                     w.join(timeout=STOP_GRACE_S + 15)
+                console.print(f"[yellow]lab run interrupted; finished samples are kept. Continue with: "
+                              f"tinyperf run --resume {lab.dir}[/]")
                 raise
             finally:
                 _update(progress, tasks, workers)

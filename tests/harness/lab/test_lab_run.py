@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -237,3 +238,34 @@ def test_check_health_table_names_the_rate_that_answered(lab, tmp_path) -> None:
     assert (wrong["reachable"], wrong["wrong_baud"], wrong["baud"], wrong["configured_baud"]) == (True, True, 921600, 115200)
     assert "answers at 921600, not the configured 115200" in wrong["note"]
     assert "921600 (configured 115200)" in table.stdout and "benchpc/alice" in table.stdout
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_lab_run_releases_the_place_and_closes_every_run(lab, tmp_path, sig) -> None:
+    out = tmp_path / "results"
+    args = ["run", "--lab", str(lab.inventory), "--boards", "kws-a,ad-b", "-w", "kws01", "-w", "ad01",
+            "--min-window", "1", "--data-dir", str(lab.data), "--models-dir", str(lab.models), "--out", str(out)]
+    proc = subprocess.Popen([sys.executable, "-m", "tinyperf.cli", *args], cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env={**os.environ, "COLUMNS": "250"})
+    try:
+        deadline = time.monotonic() + RUN_TIMEOUT_S
+        while True:  # interrupt once the place is ours and a board has measured something
+            held = "acquired: None" not in L.lg(lab.coordinator, "-p", "ad-b", "show")
+            started = any(journal(j.parent, "window") for j in out.glob("*/*/*/journal.jsonl"))
+            if held and started:
+                break
+            assert proc.poll() is None and time.monotonic() < deadline, "the lab run never got going"
+            time.sleep(0.1)
+        proc.send_signal(sig)
+        text, _ = proc.communicate(timeout=RUN_TIMEOUT_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + sig, text
+    assert "acquired: None" in L.lg(lab.coordinator, "-p", "ad-b", "show")  # released on the way out
+    d = lab_dir(out)
+    meta = lab_json(d)
+    assert meta["status"] == "incomplete" and "tinyperf run --resume" in text
+    for state in meta["boards"].values():
+        if state["run_dir"]:
+            assert json.loads((d / state["run_dir"] / "run.json").read_text())["status"] in ("incomplete", "complete")
