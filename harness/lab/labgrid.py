@@ -31,7 +31,11 @@ RE_LOCKED = re.compile(r"already acquired by (\S+?)\.?(\s|$)")
 
 def availability() -> str | None:
     """Why labgrid cannot be used here, or None."""
-    if importlib.util.find_spec("labgrid") is None:
+    try:
+        found = importlib.util.find_spec("labgrid") is not None
+    except (ImportError, ValueError):  # a broken or blocked install
+        found = False
+    if not found:
         return "labgrid is not installed (`python -m pip install -e '.[lab]'`, or `pip install 'labgrid>=26'`)"
     return None
 
