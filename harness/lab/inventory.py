@@ -149,6 +149,11 @@ def parse_inventory(text: str, path: Path) -> Inventory:
         b = _board(path, i, entry)
         if any(o.name == b.name for o in boards):
             raise _fail(path, f"board '{b.name}'", "field 'name': listed twice", "give every board its own name")
+        for key in ("port", "place"):  # two workers on one UART corrupt each other's replies
+            other = next((o for o in boards if getattr(b, key) and getattr(o, key) == getattr(b, key)), None)
+            if other is not None:
+                raise _fail(path, f"board '{b.name}'", f"field '{key}': {getattr(b, key)} is board '{other.name}' already",
+                            "list each board once")
         boards.append(b)
     inv = Inventory(path=path, boards=boards, coordinator=coordinator,
                     sha256=hashlib.sha256(text.encode()).hexdigest())

@@ -55,6 +55,8 @@ BAD = [
     ("boards:\n  - name: a\n    port: /dev/x\n    labels: {cpu: m4}\n", r"board 'a': field 'labels.cpu': unknown label"),
     ("boards:\n  - name: a\n    port: /dev/x\n  - name: a\n    port: /dev/y\n", r"board 'a': field 'name': listed twice"),
     ("boards:\n  - port: /dev/x\n", r"boards\[0\]: field 'name': None"),
+    ("boards:\n  - name: a\n    port: /dev/x\n  - name: b\n    port: /dev/x\n",
+     r"board 'b': field 'port': /dev/x is board 'a' already"),
     ("boards:\n  - name: a\n    place: p\n", r"board 'a': field 'place': no labgrid coordinator"),
     ("boards: []\n", r"field 'boards': no boards listed"),
     ("board:\n  - name: a\n", r"unknown top-level field 'board'"),
