@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import json
 import os
 import shutil
 import socket
@@ -12,13 +13,16 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.device_runners.serial.helpers import _stop, free_tcp_port
+from tests.device_runners.serial.helpers import REPO, _stop, emulator_process, free_tcp_port, ser2net
 
 LG_TIMEOUT_S = 30.0
+RUN_TIMEOUT_S = 300
+KWS_FILES = 40
 
 
 def need_labgrid() -> None:
@@ -152,3 +156,71 @@ def _addr(hexaddr: str) -> str:
 def is_loopback(addr: str) -> bool:
     host = addr.rsplit(":", 1)[0].strip("[]")
     return host == "127.0.0.1" or host == "::1" or host == "::ffff:127.0.0.1"
+
+
+@dataclass
+class Lab:
+    tmp: Path
+    inventory: Path
+    coordinator: str
+    data: Path
+    models: Path
+    ports: dict[str, str]
+    pids: list[int]
+
+
+def inventory_text(coordinator: str, ports: dict[str, str]) -> str:
+    lines = [f"coordinator: {coordinator}", "boards:"]
+    fw = {"kws": "kws01", "ad-": "ad01"}
+    for name, where in ports.items():
+        key = "place" if not where.startswith(("/", "rfc2217://", "socket://")) else "port"
+        lines += [f"  - name: {name}", f"    {key}: {where}", "    baud: 115200",
+                  f"    labels: {{board: emulated {name}, processor: virtual M4, clock: 80 MHz, firmware: {fw[name[:3]]}}}"]
+    return "\n".join(lines) + "\n"
+
+
+@contextlib.contextmanager
+def loopback_lab(tmp: Path, models_dir: Path, data_dir: Path) -> Iterator[Lab]:
+    """Four kws01/ad01 boards at 115200 baud: kws-a and ad-a on their ptys, kws-b exported by ser2net
+    (rfc2217://), ad-b a labgrid place (coordinator + exporter of a NetworkSerialPort on its ser2net)."""
+    need_labgrid()
+    need_ser2net()
+    tmp.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:  # every process stopped by its pid, even when a test fails
+        emu = {name: stack.enter_context(emulator_process("-w", wl, "--models-dir", str(models_dir), "--pty",
+                                                          "--baud-limit", "115200", tmp_path=tmp))
+               for name, wl in (("kws-a", "kws01"), ("ad-a", "ad01"), ("kws-b", "kws01"), ("ad-b", "ad01"))}
+        kws_b = stack.enter_context(ser2net(emu["kws-b"]["port"], tmp))
+        ad_b = stack.enter_context(ser2net(emu["ad-b"]["port"], tmp))
+        address, coord_pid = stack.enter_context(coordinator(tmp))
+        exp_pid = stack.enter_context(exporter(address, "bench", {"ad-b-uart": int(ad_b.rsplit(":", 1)[1])}, tmp))
+        create_place(address, "ad-b", "bench/ad-b-uart/*")
+        ports = {"kws-a": emu["kws-a"]["port"], "ad-a": emu["ad-a"]["port"], "kws-b": kws_b, "ad-b": "ad-b"}
+        inv = tmp / "lab.yaml"
+        inv.write_text(inventory_text(address, ports))
+        data = small_data(data_dir, tmp / "data", {"kws01": KWS_FILES})
+        yield Lab(tmp, inv, address, data, models_dir, ports, [coord_pid, exp_pid])
+
+
+def tinyperf(*args: str, timeout: float = RUN_TIMEOUT_S, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tinyperf.cli", *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, "COLUMNS": "250", **(env or {})})
+
+
+def lab_dir(out: Path) -> Path:
+    (found,) = [p for p in out.iterdir() if (p / "lab.json").is_file()]
+    return found
+
+
+def lab_json(directory: Path) -> dict:
+    return json.loads((directory / "lab.json").read_text())
+
+
+def journal(run_dir: Path, kind: str) -> list[dict]:
+    return [r for r in map(json.loads, (run_dir / "journal.jsonl").read_text().splitlines()) if r["kind"] == kind]
+
+
+def suite_args(lab: Lab, out: Path, *extra: str) -> list[str]:
+    """kws01 + ad01 on the lab: kws boards run performance and accuracy (the small set), ad boards performance."""
+    return ["run", "--lab", str(lab.inventory), "-w", "kws01", "-w", "ad01", "--min-window", "1",
+            "--data-dir", str(lab.data), "--models-dir", str(lab.models), "--out", str(out), *extra]

@@ -13,82 +13,21 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.device_runners.serial.helpers import REPO, emulator_process, ser2net
+from tests.device_runners.serial.helpers import REPO, emulator_process
 from tests.harness.lab import helpers as L
+from tests.harness.lab.helpers import KWS_FILES, RUN_TIMEOUT_S, inventory_text, journal, lab_dir, lab_json, suite_args, tinyperf
 
 pytestmark = pytest.mark.slow
-RUN_TIMEOUT_S = 300
-KWS_FILES = 40
-
-
-@dataclass
-class Lab:
-    tmp: Path
-    inventory: Path
-    coordinator: str
-    data: Path
-    models: Path
-    ports: dict[str, str]
-    pids: list[int]
-
-
-def inventory_text(coordinator: str, ports: dict[str, str]) -> str:
-    lines = [f"coordinator: {coordinator}", "boards:"]
-    fw = {"kws": "kws01", "ad-": "ad01"}
-    for name, where in ports.items():
-        key = "place" if not where.startswith(("/", "rfc2217://", "socket://")) else "port"
-        lines += [f"  - name: {name}", f"    {key}: {where}", "    baud: 115200",
-                  f"    labels: {{board: emulated {name}, processor: virtual M4, clock: 80 MHz, firmware: {fw[name[:3]]}}}"]
-    return "\n".join(lines) + "\n"
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory, models_dir, data_dir):
-    L.need_labgrid()
-    L.need_ser2net()
-    tmp = tmp_path_factory.mktemp("lab")
-    with contextlib.ExitStack() as stack:  # every process stopped by its pid, even when a test fails
-        emu = {name: stack.enter_context(emulator_process("-w", wl, "--models-dir", str(models_dir), "--pty",
-                                                          "--baud-limit", "115200", tmp_path=tmp))
-               for name, wl in (("kws-a", "kws01"), ("ad-a", "ad01"), ("kws-b", "kws01"), ("ad-b", "ad01"))}
-        kws_b = stack.enter_context(ser2net(emu["kws-b"]["port"], tmp))
-        ad_b = stack.enter_context(ser2net(emu["ad-b"]["port"], tmp))
-        address, coord_pid = stack.enter_context(L.coordinator(tmp))
-        exp_pid = stack.enter_context(L.exporter(address, "bench", {"ad-b-uart": int(ad_b.rsplit(":", 1)[1])}, tmp))
-        L.create_place(address, "ad-b", "bench/ad-b-uart/*")
-        ports = {"kws-a": emu["kws-a"]["port"], "ad-a": emu["ad-a"]["port"], "kws-b": kws_b, "ad-b": "ad-b"}
-        inv = tmp / "lab.yaml"
-        inv.write_text(inventory_text(address, ports))
-        data = L.small_data(data_dir, tmp / "data", {"kws01": KWS_FILES})
-        yield Lab(tmp, inv, address, data, models_dir, ports, [coord_pid, exp_pid])
-
-
-def tinyperf(*args: str, timeout: float = RUN_TIMEOUT_S, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tinyperf.cli", *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, "COLUMNS": "250", **(env or {})})
-
-
-def lab_dir(out: Path) -> Path:
-    (found,) = [p for p in out.iterdir() if (p / "lab.json").is_file()]
-    return found
-
-
-def lab_json(directory: Path) -> dict:
-    return json.loads((directory / "lab.json").read_text())
-
-
-def journal(run_dir: Path, kind: str) -> list[dict]:
-    return [r for r in map(json.loads, (run_dir / "journal.jsonl").read_text().splitlines()) if r["kind"] == kind]
-
-
-def suite_args(lab: Lab, out: Path, *extra: str) -> list[str]:
-    return ["run", "--lab", str(lab.inventory), "-w", "kws01", "-w", "ad01", "--min-window", "1",
-            "--data-dir", str(lab.data), "--models-dir", str(lab.models), "--out", str(out), *extra]
+    with L.loopback_lab(tmp_path_factory.mktemp("lab"), models_dir, data_dir) as lab:
+        yield lab
 
 
 def test_suite_across_four_boards_one_leaderboard(lab, tmp_path) -> None:
@@ -121,17 +60,6 @@ def test_suite_across_four_boards_one_leaderboard(lab, tmp_path) -> None:
     assert "acquired: None" in L.lg(lab.coordinator, "-p", "ad-b", "show")
     for pid in lab.pids:
         assert all(L.is_loopback(a) for a in L.listeners(pid)), L.listeners(pid)
-    # figures (reported, not asserted): the lab's wall time against each board alone
-    wall = meta["attempts"][-1]["wall_s"]
-    side_by_side = {n: s["wall_s"] for n, s in meta["boards"].items()}
-    slowest = max(side_by_side, key=side_by_side.get)
-    alone = {}
-    for name in (slowest, *[n for n in lab.ports if n != slowest]):
-        o = tmp_path / f"alone-{name}"
-        assert tinyperf(*suite_args(lab, o, "--boards", name)).returncode == 0
-        alone[name] = lab_json(lab_dir(o))["attempts"][-1]["wall_s"]
-    print(f"\nLAB FIGURES: four boards in parallel {wall:.1f} s; each alone {alone}; "
-          f"slowest alone {max(alone.values()):.1f} s; sum alone {sum(alone.values()):.1f} s")
 
 
 def test_dead_board_keeps_samples_and_resume_completes_it(lab, tmp_path) -> None:
