@@ -53,7 +53,9 @@ class RunnerConfig:
 @runtime_checkable
 class DeviceSession(Protocol):
     """What the harness needs from one open device. A session may also offer
-    `live_status() -> str | None`, which the progress display asks while a command runs."""
+    `live_status() -> str | None`, which the progress display asks while a command runs, and
+    `warnings() -> list[str]`, problems seen so far (an energy monitor falling behind), which the
+    engine journals once each and the summary and `tinyperf show` report."""
 
     def describe(self) -> dict[str, Any]:
         """Provenance recorded in every row: runner, back-end, threads, device identity."""
@@ -78,6 +80,8 @@ class Runner:
     #: kernel back-ends this runner offers, and the default per mode
     kernels: ClassVar[tuple[str, ...]] = ()
     default_kernels: ClassVar[dict[str, str]] = {}
+    #: the most inferences one window may ask for (a protocol's counter width, memory for latencies)
+    max_window_inferences: ClassVar[int | None] = None
 
     @classmethod
     def add_arguments(cls, group: argparse._ArgumentGroup) -> None:

@@ -61,6 +61,12 @@ def _load_fix(message: str) -> str:
     return "the file is corrupt or truncated: re-download or re-convert it"
 
 
+def invoke_error(path: Any, exc: Exception) -> ModelError:
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return ModelError(path, f"LiteRT loads this model but cannot run it ({first})",
+                      "the file is corrupt: re-download it (`tinyperf fetch models`) or re-convert it")
+
+
 class LiteRTModel:
     """A loaded interpreter plus the quantization that maps real values in and out of it."""
 
@@ -117,6 +123,18 @@ class LiteRTModel:
     def set_input(self, tensor: np.ndarray) -> None:
         self.interpreter.set_tensor(self.input["index"], tensor)
 
+    def invoke(self) -> None:
+        """One inference; a model that loads but cannot run (a weight without data) is a ModelError."""
+        try:
+            self.interpreter.invoke()
+        except RuntimeError as exc:
+            raise invoke_error(self.path, exc) from None
+
+    def check_runs(self) -> None:
+        """Invoke once on zeros: LiteRT checks some tensors (constant data) only when it runs them."""
+        self.set_input(np.zeros(self.input_shape, dtype=self.input["dtype"]))
+        self.invoke()
+
     def get_output(self) -> np.ndarray:
         return self.interpreter.get_tensor(self.output["index"])
 
@@ -164,18 +182,21 @@ class HostSession:
         first_ns = None
         if self._cold:  # the first inference pays allocation/packing costs: report it apart
             t0 = clock()
-            invoke()
+            self.model.invoke()
             first_ns = clock() - t0
             self._cold = False
-        for _ in range(warmup):
-            invoke()
-        lat = [0] * n
-        start = clock()
-        for i in range(n):
-            t0 = clock()
-            invoke()
-            lat[i] = clock() - t0
-        end = clock()
+        try:
+            for _ in range(warmup):
+                invoke()
+            lat = [0] * n
+            start = clock()
+            for i in range(n):
+                t0 = clock()
+                invoke()
+                lat[i] = clock() - t0
+            end = clock()
+        except RuntimeError as exc:  # checked up front (check_model); a model changed under the run lands here
+            raise invoke_error(self.model.path, exc) from None
         output = self.model.dequantize_output(self.model.get_output())
         results = self.workload.postprocess(self._real_input, output)
         return Inference(results=results, n=n, warmup=warmup, elapsed_s=(end - start) / 1e9,
@@ -187,6 +208,7 @@ class HostSession:
 
 class HostRunner(Runner):
     name = "host"
+    max_window_inferences = 20_000_000  # every inference's latency is kept in memory (about 40 bytes each)
     summary = "LiteRT interpreter on this machine"
     needs_model = True
     modes = ("performance", "accuracy")
@@ -207,7 +229,11 @@ class HostRunner(Runner):
 
     @classmethod
     def check_model(cls, config: RunnerConfig) -> None:
-        HostSession(config).close()  # loading is the check: LiteRT alone knows which ops it has
+        session = HostSession(config)  # loading is the check: LiteRT alone knows which ops it has
+        try:
+            session.model.check_runs()  # ... and running once: some defects show only at invoke
+        finally:
+            session.close()
 
     def open(self, config: RunnerConfig) -> HostSession:
         return HostSession(config)

@@ -1,94 +1,63 @@
-"""The four MLPerf Tiny closed-division workloads (see shared spec: workloads and rules)."""
+"""Every workload tinyperf knows: the `tinyperf.workloads` entry-point group (built-ins included).
+
+Adding a workload is one module holding a `Workload` and an entry point naming it:
+
+    [project.entry-points."tinyperf.workloads"]
+    my01 = "my_package.workload:MY01"
+"""
 
 from __future__ import annotations
 
+import difflib
+
 from tinyperf.core.errors import TinyperfError
-from tinyperf.workloads.spec import InputEncoding, Workload
+from tinyperf.core.registry import Broken, Registry
+from tinyperf.workloads.mlperf_tiny import AD01, IC01, KWS01, REFERENCE, VWW01
+from tinyperf.workloads.spec import Workload
 
-KWS01 = Workload(
-    id="kws01",
-    task="keyword spotting (Speech Commands v2, 12 classes)",
-    labels=("down", "go", "left", "no", "off", "on", "right", "stop", "up", "yes", "silence", "unknown"),
-    input_shape=(1, 49, 10, 1),
-    output_shape=(1, 12),
-    # the .bin files hold the MFCCs already quantized with the reference model's input parameters
-    encoding=InputEncoding(dtype="int8", scale=0.5847029089927673, offset=83),
-    sample_bytes=490,
-    scoring="top1",
-    quality_target=90.0,
-    reference_model="kws_ref_model.tflite",
-    reference_float_model="kws_ref_model_float32.tflite",
-    default_n=70,
-    default_warmup=10,
-    published={"top1": 90.1, "latency_ms": 181.9},
-    architecture="DS-CNN small",
-)
+GROUP = "tinyperf.workloads"
+WORKLOAD_REGISTRY: Registry[Workload] = Registry(GROUP, "workload")
+#: workloads registered but unusable (import failed, not a Workload, id differs from its name): why
+BROKEN: dict[str, str] = {}
 
-VWW01 = Workload(
-    id="vww01",
-    task="visual wake words (person / no person, COCO 2014)",
-    labels=("no person", "person"),
-    input_shape=(1, 96, 96, 3),
-    output_shape=(1, 2),
-    encoding=InputEncoding(dtype="uint8", scale=1.0 / 255.0, offset=0),
-    sample_bytes=27648,
-    scoring="top1",
-    quality_target=80.0,
-    reference_model="vww_96_int8.tflite",
-    reference_float_model="vww_96_float.tflite",
-    default_n=20,
-    default_warmup=5,
-    published={"top1": 85.4, "latency_ms": 600.6},
-    architecture="MobileNetV1 alpha 0.25, 96x96",
-)
 
-IC01 = Workload(
-    id="ic01",
-    task="image classification (CIFAR-10)",
-    labels=("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
-    input_shape=(1, 32, 32, 3),
-    output_shape=(1, 10),
-    encoding=InputEncoding(dtype="uint8", scale=1.0, offset=0),
-    sample_bytes=3072,
-    scoring="top1",
-    quality_target=85.0,
-    reference_model="pretrainedResnet_quant.tflite",
-    reference_float_model="pretrainedResnet.tflite",
-    default_n=20,
-    default_warmup=5,
-    published={"top1": 86.5, "latency_ms": 704.2},
-    architecture="ResNet-8",
-)
+def _discover() -> dict[str, Workload]:
+    found: dict[str, Workload] = {}
+    for name, w in WORKLOAD_REGISTRY.load_all().items():
+        if isinstance(w, Broken):
+            BROKEN[name] = w.reason
+        elif not isinstance(w, Workload):
+            BROKEN[name] = f"{WORKLOAD_REGISTRY.entries()[name].value} is not a tinyperf Workload"
+        elif w.id != name:
+            BROKEN[name] = f"entry point '{name}' names workload '{w.id}': the two must agree"
+        else:
+            found[name] = w
+    order = [w.id for w in REFERENCE if w.id in found] + sorted(n for n in found if n not in {r.id for r in REFERENCE})
+    return {n: found[n] for n in order}
 
-AD01 = Workload(
-    id="ad01",
-    task="anomaly detection (ToyADMOS ToyCar, DCASE 2020 task 2)",
-    labels=("normal", "anomaly"),
-    input_shape=(1, 640),
-    output_shape=(1, 640),
-    encoding=InputEncoding(dtype="<f4"),
-    sample_bytes=102400,
-    scoring="auc",
-    quality_target=0.85,
-    reference_model="ad01_int8.tflite",
-    reference_float_model="ad01_fp32.tflite",
-    default_n=1500,
-    default_warmup=10,
-    window_bytes=2560,
-    stride_bytes=512,
-    published={"auc": 0.86, "latency_ms": 10.05},
-    architecture="fully connected autoencoder 640-128-128-128-128-8-128-128-128-128-640",
-)
 
-WORKLOADS: dict[str, Workload] = {w.id: w for w in (KWS01, VWW01, IC01, AD01)}
+WORKLOADS: dict[str, Workload] = _discover()
 
 
 def get_workload(workload_id: str) -> Workload:
-    try:
-        return WORKLOADS[workload_id]
-    except KeyError:
-        raise TinyperfError(
-            None,
-            f"unknown workload '{workload_id}'",
-            f"use one of {', '.join(WORKLOADS)} (`tinyperf list workloads`)",
-        ) from None
+    """The workload named (any case: `KWS01` is kws01); an unknown name gets a "did you mean"."""
+    return WORKLOADS[workload_arg(workload_id)]
+
+
+def workload_arg(text: str) -> str:
+    """A workload id as typed on the command line, normalized; the argparse `type` of every
+    workload option, so a typo is one line with a suggestion rather than the whole usage."""
+    wanted = str(text).strip().lower()
+    if wanted in WORKLOADS:
+        return wanted
+    for name in (str(text), wanted):
+        if name in BROKEN:
+            raise TinyperfError(None, f"workload '{name}' cannot be used: {BROKEN[name]}",
+                                "reinstall or fix the package that provides it")
+    close = difflib.get_close_matches(wanted, list(WORKLOADS), n=1, cutoff=0.5)
+    hint = f"did you mean {close[0]}? " if close else ""
+    raise TinyperfError(None, f"unknown workload '{text}'",
+                        f"{hint}use one of {', '.join(WORKLOADS)} (`tinyperf list workloads`)")
+
+
+__all__ = ["AD01", "IC01", "KWS01", "VWW01", "WORKLOADS", "get_workload", "workload_arg"]

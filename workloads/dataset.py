@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 from tinyperf.core.errors import DatasetError
+from tinyperf.core.files import printable
 from tinyperf.workloads.spec import Workload
 
 LABELS_FILE = "y_labels.csv"
@@ -41,6 +44,21 @@ class Item:
     data: bytes
 
 
+def label_rows(labels_path: Path) -> list[tuple[int, list[str]]]:
+    """(line number, fields) of every non-blank row of a label file; a file that is not UTF-8
+    is refused naming the line, never a UnicodeDecodeError."""
+    raw = labels_path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise DatasetError(f"{labels_path}:{line}", f"is not UTF-8 text (byte 0x{raw[exc.start]:02x})",
+                           f"save {labels_path.name} as UTF-8 (sample file names are plain ASCII in EnergyRunner "
+                           "sets)") from None
+    return [(n, row) for n, row in enumerate(csv.reader(io.StringIO(text, newline="")), start=1)
+            if row and any(c.strip() for c in row)]
+
+
 @dataclass
 class Dataset:
     workload: Workload
@@ -64,15 +82,12 @@ class Dataset:
                                "or build the set with `tinyperf datasets build`")
         samples: list[Sample] = []
         seen: set[str] = set()
-        with labels_path.open(newline="") as fh:
-            for lineno, row in enumerate(csv.reader(fh), start=1):
-                if not row or all(not c.strip() for c in row):
-                    continue
-                samples.append(cls._parse_row(workload, root, labels_path, lineno, row, seen))
+        for lineno, row in label_rows(labels_path):
+            samples.append(cls._parse_row(workload, root, labels_path, lineno, row, seen))
         if not samples:
             raise DatasetError(labels_path, "lists no samples", "add one row per .bin file: 'file,classes,label'")
         listed = {s.file for s in samples}
-        unlisted = sorted(p.name for p in root.iterdir() if p.suffix == ".bin" and p.name not in listed)
+        unlisted = sorted(printable(p.name) for p in root.iterdir() if p.suffix == ".bin" and p.name not in listed)
         return cls(workload, root, samples, unlisted, labels_path)
 
     @staticmethod
@@ -106,6 +121,10 @@ class Dataset:
                                    f"{workload.window_bytes}/{workload.stride_bytes}", "fix the row")
         if name in seen:
             raise DatasetError(where, f"'{name}' is listed twice", "delete the duplicate row")
+        normal = os.path.normpath(name)
+        if os.path.isabs(name) or normal == ".." or normal.startswith(".." + os.sep) or not name:
+            raise DatasetError(where, f"names '{name}', outside the set folder {root}",
+                               "list the sample files by their name inside the folder; a sample set is self-contained")
         seen.add(name)
         path = root / name
         if not path.is_file():
@@ -128,14 +147,8 @@ class Dataset:
         """Inference inputs in file order; ad01 files yield every window unless `windows` is False."""
         wl = self.workload
         for s in samples if samples is not None else self.samples:
-            raw = s.read()
-            if not wl.window_bytes:
-                yield Item(s.file, 0, s.label, raw)
-                continue
-            count = wl.windows_per_file if windows else 1
-            for w in range(count):
-                start = w * int(wl.stride_bytes or 0)
-                yield Item(s.file, w, s.label, raw[start:start + wl.window_bytes])
+            for w, data in enumerate(wl.windows(s.read(), None if windows else 1)):
+                yield Item(s.file, w, s.label, data)
 
     def performance_items(self, count: int = 5) -> list[Item]:
         """The rules' performance samples: the first files of y_labels.csv (ad01: window 0)."""

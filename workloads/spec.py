@@ -1,17 +1,17 @@
 """What a workload is: its model I/O, sample format, labels, scoring and run defaults.
 
-A workload is plain data; runners never look inside it beyond `decode`/`postprocess`,
-so adding a workload touches only the catalog.
+A workload is plain data plus the `Scoring` object it carries; runners never look inside it
+beyond `decode`/`postprocess`. Workloads are found through the `tinyperf.workloads` entry-point
+group, so adding one is one module (a `Workload` value) and its entry point.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 
-Scoring = Literal["top1", "auc"]
+from tinyperf.workloads.scoring import Scoring
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,20 @@ class Workload:
     def input_size(self) -> int:
         return int(np.prod(self.input_shape))
 
+    @property
+    def n_results(self) -> int:
+        """Values a DUT reports per inference (`m-results-[...]`)."""
+        return self.scoring.n_results(int(np.prod(self.output_shape)))
+
+    def windows(self, raw: bytes, count: int | None = None) -> list[bytes]:
+        """The inference inputs of one sample file: the file itself, or (ad01) its first `count`
+        windows of `window_bytes` every `stride_bytes` (default: all of them)."""
+        if not self.window_bytes:
+            return [raw]
+        n = self.windows_per_file if count is None else min(count, self.windows_per_file)
+        step = int(self.stride_bytes or self.window_bytes)
+        return [raw[w * step:w * step + self.window_bytes] for w in range(n)]
+
     def decode(self, raw: bytes) -> np.ndarray:
         """Real-valued model input (batch shape) for one uploaded sample or window."""
         if len(raw) != self.upload_bytes:
@@ -80,7 +94,4 @@ class Workload:
         Classifiers report their (dequantized) output vector; the anomaly detector reports the
         mean squared reconstruction error of the window, as the reference firmware does.
         """
-        if self.scoring == "auc":
-            diff = real_output.reshape(-1).astype(np.float64) - real_input.reshape(-1).astype(np.float64)
-            return np.array([np.mean(diff * diff)])
-        return real_output.reshape(-1).astype(np.float64)
+        return self.scoring.outputs(real_input, real_output)

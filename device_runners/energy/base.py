@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -87,8 +88,26 @@ def pair_windows(samples: np.ndarray, event_positions: list[int] | np.ndarray,
 class EnergyMonitor(ABC):
     """Protocol of an energy monitor: acquisition of 1 ms energy samples plus timestamp events."""
 
-    #: short instrument name used in provenance and messages
+    #: short instrument name used in provenance and messages (= its name in `tinyperf.energy_monitors`)
     kind: ClassVar[str] = ""
+    #: what follows `kind:` in `--energy-monitor kind:where`, for help and messages (e.g. "<port-or-URL>")
+    where: ClassVar[str] = ""
+    #: whether `where` must be given (a serial port) or may be left out (the first USB device found)
+    where_required: ClassVar[bool] = False
+    #: whether `tinyperf emulate dut --energy-monitor` can put a virtual one of these in the rig
+    emulated: ClassVar[bool] = False
+
+    @classmethod
+    def spec_form(cls) -> str:
+        """How to write this monitor on the command line: lpm01a:<port-or-URL>, joulescope[:<serial>]."""
+        if not cls.where:
+            return cls.kind
+        return f"{cls.kind}:{cls.where}" if cls.where_required else f"{cls.kind}[:{cls.where}]"
+
+    @classmethod
+    def from_spec(cls, where: str | None, transcript: Path | None = None) -> EnergyMonitor:
+        """The driver for `--energy-monitor kind:where`; `transcript` may log the instrument's dialogue."""
+        raise NotImplementedError(f"{cls.__name__} does not say how to open it from --energy-monitor")
 
     @abstractmethod
     def describe(self) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import importlib
 import importlib.util
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -168,6 +169,11 @@ class Joulescope(SampleLogMonitor):
     """Driver: the binner feeding a SampleLog, fed by the device's stream."""
 
     kind = "joulescope"
+    where = "<serial>"
+
+    @classmethod
+    def from_spec(cls, where: str | None, transcript: Path | None = None) -> Joulescope:
+        return cls(JoulescopeResource(where))
 
     def __init__(self, resource: JoulescopeResource | None = None,
                  device_factory: Callable[..., Any] = _JoulescopeDevice):

@@ -137,6 +137,13 @@ class LPM01A(SampleLogMonitor):
     """Driver: commands with ack/error handling, the set-up sequence, and the sample stream."""
 
     kind = "lpm01a"
+    where = "<port-or-URL>"
+    where_required = True
+    emulated = True
+
+    @classmethod
+    def from_spec(cls, where: str | None, transcript: Path | None = None) -> LPM01A:
+        return cls(LPM01AResource(where or ""), transcript=transcript)
 
     def __init__(self, resource: LPM01AResource, *, command_timeout: float = 3.0,
                  transcript: Path | None = None,

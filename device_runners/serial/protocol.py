@@ -115,7 +115,7 @@ class DutClient:
         self.verify = verify
         self.first_infer_timeout = float(first_infer_timeout)
         self.chunk_size = self._check_chunk(chunk_size)
-        self.expected_results = 1 if workload.scoring == "auc" else int(np.prod(workload.output_shape))
+        self.expected_results = workload.n_results
         self.counters = Counters()
         self.suspicious = verify == "always"
         self.identity: Identity | None = None

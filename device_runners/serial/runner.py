@@ -155,13 +155,12 @@ class SerialSession:
 
     # -- energy ------------------------------------------------------------------------------
     def _open_monitor(self) -> None:
-        if not self.monitor_spec:
-            raise DeviceError(None, "energy mode needs an energy monitor",
-                              "pass --energy-monitor lpm01a:<port> or joulescope")
         try:
-            from tinyperf.device_runners.energy import open_energy_monitor
+            from tinyperf.device_runners.energy import monitor_forms, open_energy_monitor
         except ImportError as exc:
             raise DeviceError(None, f"energy monitors are not available ({exc})", "reinstall tinyperf") from None
+        if not self.monitor_spec:
+            raise DeviceError(None, "energy mode needs an energy monitor", f"pass --energy-monitor {monitor_forms()}")
         log = self.transcript.path.with_name("energy-monitor-transcript.log") if self.transcript.path else None
         self.monitor = open_energy_monitor(self.monitor_spec, transcript=log)
         self.monitor.start(self.voltage_mv)
@@ -189,6 +188,11 @@ class SerialSession:
         if not (c.link_errors or c.retries or c.resets):
             return None
         return f"{c.link_errors:,} link errors, {c.retries:,} retries" + (f", {c.resets:,} resets" if c.resets else "")
+
+    def warnings(self) -> list[str]:
+        """Asked by the engine after each record and at close: what the energy monitor saw
+        (buffer filling, values lost), journalled with the run so the summary and `show` carry it."""
+        return list(self.monitor.warnings()) if self.monitor is not None else []
 
     def describe(self) -> dict[str, Any]:
         ident = self.identity
@@ -277,6 +281,7 @@ class SerialRunner(Runner):
     modes = ("performance", "accuracy", "energy")
     kernels = ()
     default_kernels: dict[str, str] = {}
+    max_window_inferences = 2**32 - 1  # `infer N`: the firmware parses N as a 32-bit unsigned count
 
     @classmethod
     def add_arguments(cls, group: argparse._ArgumentGroup) -> None:
@@ -312,8 +317,10 @@ class SerialRunner(Runner):
                            f"(default {DEFAULT_TRANSCRIPT_MB}; 0 keeps every byte)")
         group.add_argument("--no-model-check", action="store_true", default=None,
                            help="do not require the DUT's `profile` model id to match the workload")
+        from tinyperf.device_runners.energy import monitor_forms
+
         group.add_argument("--energy-monitor", metavar="SPEC",
-                           help="energy mode: lpm01a:<port-or-URL> or joulescope[:<serial>]")
+                           help=f"energy mode: {monitor_forms()} (the registered energy monitors)")
         group.add_argument("--voltage-mv", type=NUMBER_OPTIONS["voltage_mv"], metavar="MV",
                            help=f"energy mode: DUT supply set on the monitor (default {DEFAULT_VOLTAGE_MV})")
 

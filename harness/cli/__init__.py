@@ -55,13 +55,16 @@ def _register_broken(sub: argparse._SubParsersAction, name: str, exc: Exception)
 
 
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # an undecodable file name is printed as \xNN, never a crash
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
-    args = parser.parse_args(argv)
-    args.argv = list(sys.argv[1:] if argv is None else argv)  # recorded with results
-    if not getattr(args, "handler", None):
-        parser.print_help()
-        return 2
     try:
+        args = parser.parse_args(argv)  # an argument type may refuse a value with a TinyperfError (one line)
+        args.argv = list(sys.argv[1:] if argv is None else argv)  # recorded with results
+        if not getattr(args, "handler", None):
+            parser.print_help()
+            return 2
         return int(args.handler(args) or 0)
     except TinyperfError as exc:
         from tinyperf.core.console import err_console

@@ -6,11 +6,13 @@ import argparse
 
 from rich.table import Table
 
+from tinyperf.cli import options
 from tinyperf.core.argtypes import positive_int
+from tinyperf.device_runners.host import HostRunner
 from tinyperf.core.console import console
 from tinyperf.core.errors import TinyperfError
 from tinyperf.engine.models import resolve_model
-from tinyperf.workloads.catalog import WORKLOADS, get_workload
+from tinyperf.workloads.catalog import get_workload
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,14 +24,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("what", choices=("overhead", "upload"), help="what to measure")
     p.add_argument("--port", metavar="PORT", help="upload: the board (device path, socket:// or rfc2217:// URL)")
     p.add_argument("--baud", type=positive_int, default=115200, help="upload: line rate, for the wire-time bound (default 115200)")
-    p.add_argument("--workload", "-w", action="append", choices=list(WORKLOADS), metavar="ID",
-                   help="repeatable; default: ad01 for overhead (the fastest model, where overhead shows most), "
-                   "vww01 for upload (the largest input)")
-    p.add_argument("--models-dir", metavar="DIR", help="overhead: folder of reference .tflite models "
-                   "(env TINYPERF_MODELS; default: the cache, else the built-in architectures)")
-    p.add_argument("--data-dir", metavar="DIR", help="take the first performance sample from here (else synthetic)")
-    p.add_argument("--kernels", default="xnnpack", choices=("reference", "builtin", "xnnpack"),
-                   help="overhead: LiteRT kernel back-end (default xnnpack, as performance runs use)")
+    options.add_workload(p, help="repeatable; default: ad01 for overhead (the fastest model, where overhead shows "
+                         "most), vww01 for upload (the largest input)")
+    options.add_models_dir(p, help="overhead: folder of reference .tflite models "
+                           "(env TINYPERF_MODELS; default: the cache, else the built-in architectures)")
+    options.add_data_dir(p, help="take the first performance sample from here (else synthetic)")
+    options.add_kernels(p, HostRunner.kernels, default=HostRunner.default_kernels["performance"],
+                        help="overhead: LiteRT kernel back-end (default xnnpack, as performance runs use)")
     p.add_argument("-n", type=positive_int, default=20000, metavar="N", help="overhead: inferences per repeat (default 20000)")
     p.add_argument("--repeats", type=positive_int, default=7, metavar="R",
                    help="overhead: interleaved repeats of each loop (default 7)")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 from pathlib import Path
 
 from rich.table import Table
@@ -12,8 +11,8 @@ from tinyperf.core.console import console, err_console
 from tinyperf.core.errors import DatasetError
 from tinyperf.workloads.builders import BuildResult, build_set
 from tinyperf.workloads.builders.toycar import SUBSETS
-from tinyperf.workloads.catalog import WORKLOADS, get_workload
-from tinyperf.workloads.dataset import LABELS_FILE, Dataset
+from tinyperf.workloads.catalog import WORKLOADS, get_workload, workload_arg
+from tinyperf.workloads.dataset import LABELS_FILE, Dataset, label_rows
 
 SOURCES = {
     "kws01": "Speech Commands v2: the test archive's word folders, the main archive (testing_list.txt), "
@@ -34,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     b = dsub.add_parser("build", help="write a workload's set from a source dataset",
                         description="Write <workload>'s EnergyRunner set into --out. Sources: "
                         + "; ".join(f"{k}: {v}" for k, v in SOURCES.items()) + ".")
-    b.add_argument("workload", choices=list(WORKLOADS), help="which set to build")
+    b.add_argument("workload", type=workload_arg, metavar="WORKLOAD", help="which set to build")
     b.add_argument("--from", dest="source", required=True, metavar="SOURCE", help="the unpacked source dataset")
     b.add_argument("--out", required=True, metavar="DIR", help="folder to write the .bin files and y_labels.csv into")
     b.add_argument("--labels", metavar="CSV", help="kws01: labels CSV for a flat folder of clips "
@@ -51,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         description="Open a set the way `tinyperf run` does and report problems or a summary. "
                         "The workload is inferred from y_labels.csv unless --workload is given.")
     c.add_argument("folder", metavar="DIR", help="the set's folder (holding y_labels.csv)")
-    c.add_argument("--workload", choices=list(WORKLOADS), help="the workload the set is for (default: inferred)")
+    c.add_argument("--workload", type=workload_arg, metavar="ID", help="the workload the set is for (default: inferred)")
     c.set_defaults(handler=handle_check)
 
 
@@ -89,8 +88,7 @@ def infer_workload(folder: Path) -> str:
     if not labels.is_file():
         raise DatasetError(labels, "missing; every EnergyRunner set needs its label file",
                            "check the folder, or build the set with `tinyperf datasets build`")
-    with labels.open(newline="") as fh:
-        row = next((r for r in csv.reader(fh) if r and any(c.strip() for c in r)), None)
+    row = next((r for _, r in label_rows(labels)), None)
     if row is None:
         raise DatasetError(labels, "lists no samples", "add one row per .bin file: 'file,classes,label'")
     classes = row[1].strip() if len(row) > 1 else ""

@@ -14,6 +14,7 @@ import signal
 import threading
 from pathlib import Path
 
+from tinyperf.cli import options
 from tinyperf.core.argtypes import non_negative_float, non_negative_int, positive_float, positive_int
 from tinyperf.core.console import console, err_console
 from tinyperf.core.errors import TinyperfError
@@ -36,16 +37,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _add_dut(kinds: argparse._SubParsersAction) -> None:
     from tinyperf.device_runners.emulators.dut import RESULT_FORMATS
-    from tinyperf.workloads.catalog import WORKLOADS
 
     d = kinds.add_parser(
         "dut", help="a virtual DUT running MLPerf Tiny (EEMBC) firmware",
         description="A virtual board: the EEMBC test-harness protocol exactly (quirks included), outputs "
         "from the real model on LiteRT reference kernels (= TFLite Micro), timestamps from a deterministic "
         "clock advanced --us-per-inference per inference (a 10 s window costs no wall time).")
-    d.add_argument("--workload", "-w", required=True, choices=list(WORKLOADS), help="firmware for this workload")
-    d.add_argument("--model", metavar="FILE", help="the .tflite the firmware runs (default: the reference model)")
-    d.add_argument("--models-dir", metavar="DIR", help="folder of reference models (env TINYPERF_MODELS)")
+    options.add_workload(d, repeatable=False, required=True, help="firmware for this workload")
+    options.add_model(d, help="the .tflite the firmware runs (default: the reference model)")
+    options.add_models_dir(d, help="folder of reference models (env TINYPERF_MODELS)")
     where = d.add_mutually_exclusive_group()
     where.add_argument("--pty", action="store_true", help="serve on a pseudo-terminal (default); prints its path")
     where.add_argument("--tcp", type=non_negative_int, metavar="PORT",
@@ -71,10 +71,16 @@ def _add_dut(kinds: argparse._SubParsersAction) -> None:
     d.add_argument("--interface-board", choices=("none", "stm32h573", "arduino"), default="none",
                    help="put a virtual interface board in front of the DUT (the host talks to the board)")
     d.add_argument("--dut-baud", type=positive_int, default=9600, metavar="N", help="DUT rate behind the interface board")
-    d.add_argument("--energy-monitor", choices=("none", "lpm01a"), default="none",
-                   help="also run a virtual LPM01A that records the DUT's timestamp pulses (energy mode)")
+    from tinyperf.device_runners.energy import monitors
+
+    emulated = [name for name, cls in monitors().items() if cls.emulated]
+    d.add_argument("--energy-monitor", choices=("none", *emulated), default="none",
+                   help=f"also run a virtual energy monitor ({', '.join(emulated)}) that records the DUT's "
+                   "timestamp pulses (energy mode)")
     d.add_argument("--power-mw", type=non_negative_float, default=5.0, help="power the emulated DUT draws (LPM01A)")
     d.add_argument("--voltage-mv", type=positive_int, default=3300, help="voltage at which it draws --power-mw (LPM01A)")
+    d.add_argument("--buff-percent", type=non_negative_int, default=0, metavar="P",
+                   help="buffer fill the LPM01A's status lines report (fault: a monitor falling behind)")
     d.add_argument("--ready-file", metavar="FILE",
                    help="write the port(s) as JSON to FILE once serving (for scripts)")
     d.set_defaults(handler=handle_dut)
@@ -92,7 +98,7 @@ def handle_dut(args: argparse.Namespace) -> int:
                           f"{model.path.name} ({model.note})", highlight=False)
     lpm = None
     if args.energy_monitor == "lpm01a":
-        lpm = {"power_mw": args.power_mw, "voltage_mv": args.voltage_mv}
+        lpm = {"power_mw": args.power_mw, "voltage_mv": args.voltage_mv, "buff_percent": args.buff_percent}
     try:
         rig = start_rig(wl.id, model.path, tcp_port=args.tcp, baud=args.baud, baud_limit=args.baud_limit,
                         us_per_inference=args.us_per_inference, mode=args.mode, vendor=args.vendor,

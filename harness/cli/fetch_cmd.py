@@ -6,6 +6,7 @@ import argparse
 
 from rich.table import Table
 
+from tinyperf.cli import options
 from tinyperf.core import config
 from tinyperf.cli.datasets_cmd import print_build
 from tinyperf.core.console import console
@@ -30,8 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     m = fsub.add_parser("models", help="the reference .tflite models",
                         description="Download the MLPerf Tiny reference models (int8; --float adds the float32 "
                         "ones) into the cache, where `tinyperf run` finds them automatically.")
-    m.add_argument("--workload", action="append", choices=sorted(WORKLOADS), metavar="ID",
-                   help=f"only this workload (repeatable; one of {', '.join(WORKLOADS)}; default: all)")
+    options.add_workload(m, short=False, sort=True, help=f"only this workload (repeatable; one of {', '.join(WORKLOADS)}; default: all)")
     m.add_argument("--float", action="store_true", dest="include_float",
                    help="also fetch the float32 reference models")
     _network_options(m)

@@ -1,4 +1,4 @@
-"""`tinyperf list workloads|runners`."""
+"""`tinyperf list workloads|runners|energy-monitors|outputs`: what each entry-point group holds."""
 
 from __future__ import annotations
 
@@ -8,17 +8,19 @@ from rich.table import Table
 
 from tinyperf.device_runners.registry import available_runners
 from tinyperf.core.console import console
+from tinyperf.workloads.catalog import BROKEN as BROKEN_WORKLOADS
 from tinyperf.workloads.catalog import WORKLOADS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("list", help="list workloads or runners", description="List what tinyperf knows.")
-    p.add_argument("what", choices=("workloads", "runners"))
+    p = sub.add_parser("list", help="list workloads, runners, energy monitors or output formats",
+                       description="List what tinyperf knows: the built-ins and every installed plug-in.")
+    p.add_argument("what", choices=tuple(TABLES))
     p.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
-    console.print(workloads_table() if args.what == "workloads" else runners_table())
+    console.print(TABLES[args.what]())
     return 0
 
 
@@ -29,10 +31,12 @@ def workloads_table() -> Table:
     t.add_column("task")
     t.add_column("reference model", overflow="fold")  # a long name folds, never ends in "…"
     for w in WORKLOADS.values():
-        target = f"top-1 >= {w.quality_target:g} %" if w.scoring == "top1" else f"AUC >= {w.quality_target:g}"
+        target = w.scoring.target(w.quality_target)
         facts = (f"[dim]input {'x'.join(map(str, w.input_shape[1:]))} · {target}\n"
                  f"default infer N W: {w.default_n} {w.default_warmup}[/]")
         t.add_row(w.id, f"{w.task}\n{facts}", f"{w.architecture}\n{w.reference_model}")
+    for name, why in BROKEN_WORKLOADS.items():  # registered but unusable: say why, as for runners
+        t.add_row(name, f"[yellow]{why}[/]", "")
     return t
 
 
@@ -48,3 +52,37 @@ def runners_table() -> Table:
         modes = f"modes: {', '.join(cls.modes)}" + (f"; kernels: {', '.join(cls.kernels)}" if cls.kernels else "")
         t.add_row(name, status, f"{cls.summary}\n[dim]{modes}[/]")
     return t
+
+
+def monitors_table() -> Table:
+    from tinyperf.device_runners.energy import ENERGY_MONITORS, broken_monitors, monitors
+
+    t = Table(title="energy monitors (entry-point group tinyperf.energy_monitors)")
+    t.add_column("name", no_wrap=True)
+    t.add_column("--energy-monitor", overflow="fold")
+    t.add_column("status", overflow="fold", ratio=1)
+    for name, cls in monitors().items():
+        t.add_row(name, cls.spec_form(), "[green]registered[/]" + (" · emulated (`tinyperf emulate`)" if cls.emulated else ""))
+    for name, why in broken_monitors().items():
+        t.add_row(name, ENERGY_MONITORS.entries()[name].value, f"[yellow]{why}[/]")
+    return t
+
+
+def outputs_table() -> Table:
+    from tinyperf.core.registry import Broken
+    from tinyperf.engine.output_formats import OUTPUT_FORMATS
+
+    t = Table(title="output formats (entry-point group tinyperf.outputs)")
+    t.add_column("name", no_wrap=True)
+    t.add_column("what it writes", overflow="fold", ratio=1)
+    for name, fmt in OUTPUT_FORMATS.load_all().items():
+        if isinstance(fmt, Broken):
+            t.add_row(name, f"[yellow]{fmt.reason}[/]")
+        else:
+            doc = (getattr(fmt, "__doc__", None) or OUTPUT_FORMATS.entries()[name].value).strip().splitlines()[0]
+            t.add_row(name, doc)
+    return t
+
+
+TABLES = {"workloads": workloads_table, "runners": runners_table, "energy-monitors": monitors_table,
+          "outputs": outputs_table}

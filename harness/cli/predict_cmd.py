@@ -18,12 +18,13 @@ import numpy as np
 from rich.table import Table
 
 from tinyperf.device_runners.base import RunnerConfig
-from tinyperf.device_runners.host import KERNELS, HostRunner
+from tinyperf.cli import options
+from tinyperf.device_runners.host import HostRunner
 from tinyperf.core.console import console, err_console
 from tinyperf.core.errors import TinyperfError
 from tinyperf.core.modelfile import ModelFile
 from tinyperf.engine.models import resolve_model
-from tinyperf.workloads.catalog import WORKLOADS, get_workload
+from tinyperf.workloads.catalog import get_workload
 from tinyperf.workloads.frontends import RAW_SUFFIXES, FrontendWarning, sample_bytes
 from tinyperf.workloads.spec import Workload
 
@@ -36,11 +37,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "class with its probability (ad01: the anomaly score, the mean window reconstruction "
                        "error; higher = more anomalous). Accepts .wav for kws01/ad01, images for vww01/ic01, "
                        "and EnergyRunner .bin samples for any workload.")
-    p.add_argument("workload", choices=list(WORKLOADS), help="which workload's front-end and model")
+    options.add_workload_positional(p, help="which workload's front-end and model")
     p.add_argument("inputs", nargs="+", metavar="FILE", help="raw inputs (.wav, .png/.jpg, or .bin samples)")
-    p.add_argument("--model", metavar="FILE", help="a .tflite model instead of the workload's reference model")
-    p.add_argument("--models-dir", metavar="DIR", help="folder of reference .tflite models (env TINYPERF_MODELS)")
-    p.add_argument("--kernels", choices=KERNELS, default="reference",
+    options.add_model(p, help="a .tflite model instead of the workload's reference model")
+    options.add_models_dir(p)
+    options.add_kernels(p, HostRunner.kernels, default=HostRunner.default_kernels["accuracy"],
                    help="LiteRT kernel back-end (default: reference, the TFLite Micro arithmetic)")
     p.add_argument("--json", action="store_true", help="print the predictions as JSON instead of tables")
     p.set_defaults(handler=handle)
@@ -62,7 +63,7 @@ class Prediction:
         return float(np.mean(self.scores))
 
     def as_dict(self) -> dict:
-        if self.workload.scoring == "auc":
+        if not self.workload.scoring.classifies:
             return {"file": self.file, "anomaly_score": self.anomaly_score, "windows": int(self.scores.size)}
         return {"file": self.file, "class": self.ranked[0][0], "probability": self.ranked[0][1],
                 "top": [{"class": c, "probability": p} for c, p in self.ranked]}
@@ -88,12 +89,11 @@ def predict(wl: Workload, model: ModelFile, paths: list[Path], kernels: str = "r
         predictions = []
         for path in paths:
             data = input_bytes(wl, path)
-            step = wl.stride_bytes or wl.sample_bytes
             scores = []
-            for w in range(wl.windows_per_file):
-                session.load(data[w * step:w * step + wl.upload_bytes])
+            for window in wl.windows(data):  # the same windows accuracy mode scores
+                session.load(window)
                 scores.append(session.infer(1, 0).results)
-            values = np.concatenate(scores) if wl.scoring == "auc" else scores[0]
+            values = scores[0] if wl.scoring.classifies else np.concatenate(scores)
             predictions.append(Prediction(str(path), np.asarray(values, dtype=np.float64), wl))
         return predictions
     finally:
@@ -109,7 +109,7 @@ def _display_names(predictions: list[Prediction]) -> list[str]:
 def _table(predictions: list[Prediction]) -> Table:
     wl = predictions[0].workload
     names = _display_names(predictions)
-    if wl.scoring == "auc":
+    if not wl.scoring.classifies:
         table = Table(title=f"{wl.id} anomaly scores (mean window reconstruction error; higher = more anomalous)")
         for col in ("file", "anomaly score", "windows"):
             table.add_column(col, justify="left" if col == "file" else "right", overflow="fold")
@@ -149,7 +149,7 @@ def handle(args: argparse.Namespace) -> int:
         return 0
     console.print(f"model {model.path} ({model.source}), LiteRT {args.kernels} kernels", highlight=False,
                   soft_wrap=True)
-    if wl.scoring != "auc" and len(predictions) == 1:
+    if wl.scoring.classifies and len(predictions) == 1:
         name, prob = predictions[0].ranked[0]
         console.print(f"{predictions[0].file}: [bold]{name}[/] (probability {prob:.3f})", highlight=False,
                       soft_wrap=True)

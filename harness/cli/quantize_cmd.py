@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from tinyperf.core.argtypes import positive_float, positive_int
-from tinyperf.cli.run_cmd import DefaultsFormatter
+from tinyperf.cli import options
+from tinyperf.core.argtypes import positive_int
+from tinyperf.cli.options import DefaultsFormatter
 from tinyperf.quantize.pipeline import DEFAULT_KERNELS, DEFAULT_MIN_WINDOW, QuantizePlan, run_quantize
 from tinyperf.quantize.recipes import DEFAULT_CALIBRATION, DEFAULT_CLUSTERS, DEFAULT_SPARSITY, VARIANTS, parse_variants
 from tinyperf.quantize.sources import ENV_KERAS
-from tinyperf.workloads.catalog import WORKLOADS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,15 +20,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "full sample set (reference kernels), latency per kernel back-end. Writes one folder with the "
         ".tflite variants and their build records, a run directory per measurement, and quantize.csv/.parquet.",
         formatter_class=DefaultsFormatter)
-    p.add_argument("workload", choices=list(WORKLOADS), metavar="WORKLOAD", help=f"one of {', '.join(WORKLOADS)}")
+    options.add_workload_positional(p, metavar="WORKLOAD")
     src = p.add_argument_group("model and data")
     src.add_argument("--keras-model", metavar="PATH", help="trained Keras model (.h5/.keras or SavedModel folder)")
     src.add_argument("--keras-dir", metavar="DIR",
                      help=f"folder of the reference Keras models (env {ENV_KERAS}); default: <models-dir>/../keras")
-    src.add_argument("--models-dir", metavar="DIR",
-                     help="folder of reference .tflite models (env TINYPERF_MODELS): its official int8 model "
+    options.add_models_dir(src, help="folder of reference .tflite models (env TINYPERF_MODELS): its official int8 model "
                      "is measured alongside, and its sibling keras/ folder is searched")
-    src.add_argument("--data-dir", metavar="DIR", help="EnergyRunner sets, <workload>/y_labels.csv (env TINYPERF_DATA)")
+    options.add_data_dir(src, help="EnergyRunner sets, <workload>/y_labels.csv (env TINYPERF_DATA)")
     src.add_argument("--no-reference", action="store_true", help="do not measure the official int8 model alongside")
     rec = p.add_argument_group("variants")
     rec.add_argument("--variants", default=",".join(VARIANTS), metavar="LIST",
@@ -38,13 +37,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     rec.add_argument("--sparsity", type=float, default=DEFAULT_SPARSITY, metavar="F", help="target sparsity of 'pruned'")
     rec.add_argument("--clusters", type=int, default=DEFAULT_CLUSTERS, metavar="K", help="weight clusters per layer of 'clustered'")
     meas = p.add_argument_group("measurement")
-    meas.add_argument("--min-window", type=positive_float, default=DEFAULT_MIN_WINDOW, metavar="S",
-                      help="performance window length in seconds; below 10 s NOT MLPerf-valid (quick comparison)")
+    options.add_min_window(meas, DEFAULT_MIN_WINDOW, help="performance window length in seconds; below 10 s NOT MLPerf-valid (quick comparison)")
     meas.add_argument("--kernels", default=",".join(DEFAULT_KERNELS), metavar="LIST",
                       help="kernel back-ends to time (reference, builtin, xnnpack); accuracy always uses reference")
-    meas.add_argument("--threads", type=positive_int, metavar="N", help="interpreter threads (default 1)")
-    meas.add_argument("--out", "-o", metavar="DIR",
-                      help="output folder (default results/quantize/<workload>-<time>, env TINYPERF_RESULTS)")
+    options.add_threads(meas)
+    options.add_out(meas, help="output folder (default results/quantize/<workload>-<time>, env TINYPERF_RESULTS)")
     p.set_defaults(handler=handle)
 
 

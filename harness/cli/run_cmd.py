@@ -4,53 +4,68 @@ from __future__ import annotations
 
 import argparse
 
-from tinyperf.device_runners.registry import available_runners
-from tinyperf.core.argtypes import positive_float, positive_int
+from tinyperf.cli import options
+from tinyperf.cli.options import DefaultsFormatter
+from tinyperf.device_runners.registry import add_runner_options, all_kernels, available_runners, kernels_help
 from tinyperf.core.console import console
+from tinyperf.core.argtypes import positive_float
+from tinyperf.core.errors import TinyperfError
 from tinyperf.engine.orchestrator import MODE_CHOICES, RELOCATE_OPTIONS, RunPlan, resume, start
 from tinyperf.outputs.report import summary_table, warnings_of
 from tinyperf.workloads.catalog import WORKLOADS
 
 
-class DefaultsFormatter(argparse.HelpFormatter):
-    """Show defaults that exist; '(default: None)' tells a user nothing."""
-
-    def _get_help_string(self, action: argparse.Action) -> str:
-        h = action.help or ""
-        if action.default not in (None, argparse.SUPPRESS, False) and "%(default)" not in h:
-            h += " (default: %(default)s)"
-        return h
+HELP = "benchmark workloads (performance and accuracy) and write a run directory"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    runners = available_runners()
+    try:  # two plug-ins claiming one option: found before the command exists, reported when it is used
+        _options(argparse.ArgumentParser(add_help=False), runners)
+    except TinyperfError as exc:
+        _register_refusal(sub, exc)
+        return
     p = sub.add_parser(
-        "run", help="benchmark workloads (performance and accuracy) and write a run directory",
+        "run", help=HELP,
         description="Benchmark MLPerf Tiny workloads. With no options: all four workloads on this machine's "
         "LiteRT interpreter, performance mode (5 windows of >= 10 s, as the rules require) plus accuracy "
         "mode wherever sample sets are found. Models come from --models-dir / TINYPERF_MODELS, the cache "
         "(`tinyperf fetch models`), or else built-in reference architectures with synthetic weights.",
         formatter_class=DefaultsFormatter)
+    _options(p, runners)
+    p.set_defaults(handler=handle)
+
+
+def _register_refusal(sub: argparse._SubParsersAction, exc: TinyperfError) -> None:
+    """`tinyperf run` says why it cannot start (the other commands still work)."""
+    # no option prefix: every argument, '-w' included, is swallowed so the refusal itself is what is said
+    p = sub.add_parser("run", help=f"{HELP} (unavailable: {exc.one_line()})", add_help=False, prefix_chars="\0")
+    p.add_argument("rest", nargs="*")
+
+    def refuse(args: argparse.Namespace) -> int:
+        raise exc
+
+    p.set_defaults(handler=refuse)
+
+
+def _options(p: argparse.ArgumentParser, runners: dict) -> None:
     what = p.add_argument_group("what to run")
-    what.add_argument("--workload", "-w", action="append", choices=list(WORKLOADS), metavar="ID",
-                      help=f"workload to run, repeatable ({', '.join(WORKLOADS)}); default: all")
+    options.add_workload(what)
     what.add_argument("--mode", "-m", choices=MODE_CHOICES, default="all",
                       help="performance (latency/throughput), accuracy (every sample), energy (serial runner "
                       "with an energy monitor), or all = performance + accuracy")
-    what.add_argument("--runner", "-r", default="host", help="runner plugin (`tinyperf list runners`)")
-    what.add_argument("--min-window", type=positive_float, default=10.0, metavar="S",
-                      help="minimum length of each performance window in seconds (the rules require 10)")
+    what.add_argument("--runner", "-r", default="host", help=f"runner plugin: {', '.join(runners)} (`tinyperf list runners`)")
+    options.add_min_window(what, 10.0, "minimum length of each performance window in seconds (the rules require 10)")
     inputs = p.add_argument_group("models and data")
-    inputs.add_argument("--models-dir", metavar="DIR", help="folder of reference .tflite models (env TINYPERF_MODELS)")
-    inputs.add_argument("--data-dir", metavar="DIR",
-                        help="folder of EnergyRunner sets, one sub-folder per workload (env TINYPERF_DATA)")
-    inputs.add_argument("--model", metavar="FILE", help="benchmark this .tflite instead of the reference model")
-    host = p.add_argument_group("host execution")
-    host.add_argument("--kernels", choices=("reference", "builtin", "xnnpack"),
-                      help="LiteRT kernel back-end; default: reference for accuracy (= TFLite Micro "
-                      "arithmetic), xnnpack for performance")
-    host.add_argument("--threads", type=positive_int, metavar="N", help="interpreter threads (default 1)")
+    options.add_models_dir(inputs)
+    options.add_data_dir(inputs)
+    options.add_model(inputs)
+    execution = p.add_argument_group("execution (runners with kernel back-ends)")
+    options.add_kernels(execution, all_kernels(runners),
+                        "kernel back-end, as each runner declares them: " + kernels_help(runners))
+    options.add_threads(execution)
     out = p.add_argument_group("output")
-    out.add_argument("--out", "-o", metavar="DIR", help="parent folder of run directories (default results/, env TINYPERF_RESULTS)")
+    options.add_out(out, "parent folder of run directories (default results/, env TINYPERF_RESULTS)")
     out.add_argument("--resume", metavar="RUN_DIR", help="finish an interrupted run without redoing finished samples "
                      "(a lab run directory: only the boards not complete); --port/--baud given with it say where "
                      "the board is now")
@@ -63,15 +78,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="with --lab: wait for a labgrid place held by someone else instead of skipping it")
     lab.add_argument("--wait-timeout", type=positive_float, default=600.0, metavar="S",
                      help="with --wait: give up on a place still held after S seconds")
-    for name, cls in available_runners().items():
-        if name == "host":
-            continue
-        try:
-            group = p.add_argument_group(f"{name} runner")
-            cls.add_arguments(group)
-        except Exception:  # a broken plugin must not break `tinyperf run`
-            continue
-    p.set_defaults(handler=handle)
+    add_runner_options(p, runners)
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -81,10 +88,8 @@ def handle(args: argparse.Namespace) -> int:
         relocate = {k: getattr(args, k, None) for k in RELOCATE_OPTIONS}
         run = resume(args.resume, command=_argv(args), relocate=relocate)
     else:
-        runner_options = {}
-        for name, cls in available_runners().items():
-            if name == args.runner:
-                runner_options = {k: getattr(args, k) for k in cls.option_names() if hasattr(args, k)}
+        cls = available_runners().get(args.runner)
+        runner_options = {k: getattr(args, k) for k in cls.option_names() if hasattr(args, k)} if cls else {}
         plan = RunPlan(workloads=args.workload or list(WORKLOADS), mode=args.mode, runner=args.runner,
                        runner_options=runner_options, min_window=args.min_window, models_dir=args.models_dir,
                        data_dir=args.data_dir, model=args.model, out=args.out, kernels=args.kernels,
@@ -105,7 +110,6 @@ def _is_lab_run(path: str) -> bool:
 
 def handle_lab(args: argparse.Namespace) -> int:
     """`--lab`: the suite on every selected board in parallel; then boards, and the merged leaderboard."""
-    from tinyperf.core.errors import TinyperfError
     from tinyperf.lab.labrun import LabPlan, resume_lab, start_lab
     from tinyperf.lab.report import boards_table, leaderboard_table
 

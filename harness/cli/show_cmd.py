@@ -71,11 +71,13 @@ def handle(args: argparse.Namespace) -> int:
 def _plots(run) -> None:
     import numpy as np
 
+    from tinyperf.engine.journal import load_latencies
     from tinyperf.outputs.plots import latency_histogram, window_bars
 
     for (wl, mode), w in run.windows.groupby(["workload", "mode"], sort=False):
         console.print(window_bars(list(w["throughput_ips"]), f"{wl} {mode}: throughput per window"))
-        parts = [np.load(run.path / f) for f in w.get("latencies_file", []) if isinstance(f, str) and (run.path / f).is_file()]
+        loaded = [load_latencies(run.path, f) for f in w.get("latencies_file", []) if isinstance(f, str)]
+        parts = [a for a in loaded if not isinstance(a, str)]  # the unusable ones are named in the warnings
         if parts:
             lat = np.concatenate(parts).astype(np.float64) / 1000.0
             console.print(latency_histogram(lat, f"{wl} {mode}: per-inference latency ({len(lat):,} inferences)"))

@@ -34,6 +34,10 @@ positive_int = _ranged(int, "a whole number", lambda v: v >= 1, "a whole number 
 non_negative_int = _ranged(int, "a whole number", lambda v: v >= 0, "a whole number of 0 or more")
 #: durations and physical quantities that must be above zero (seconds, microseconds, millivolts)
 positive_float = _ranged(float, "a number", lambda v: v > 0, "a number above 0")
+#: a performance window: above 0 and at most an hour (the rules need 10 s; 1e12 s is a typo, not a plan)
+MAX_WINDOW_S = 3600.0
+window_seconds = _ranged(float, "a number", lambda v: 0 < v <= MAX_WINDOW_S,
+                         f"a number of seconds above 0 and at most {MAX_WINDOW_S:g} (the rules need 10)")
 #: quantities where 0 is meaningful (a transcript limit of 0 = keep every byte, 0 mW)
 non_negative_float = _ranged(float, "a number", lambda v: v >= 0, "a number of 0 or more")
 

@@ -48,12 +48,21 @@ class Registry(Generic[T]):
     def names(self) -> list[str]:
         return list(self.entries())
 
+    def _clash(self, name: str, clashes: dict[str, list[str]]) -> str | None:
+        if name not in clashes:
+            return None
+        return (f"the name '{name}' is registered by two packages ({' and '.join(dict.fromkeys(clashes[name]))}); "
+                "uninstall one, or rename its entry point")
+
     def load(self, name: str) -> T:
         entries = self.entries()
         if name not in entries:
             raise TinyperfError(None, f"no {self.kind} named '{name}'",
                                 f"use one of {', '.join(entries) or '(none installed)'}; "
                                 "is the package that provides it installed (`pip install -e .`)?")
+        clash = self._clash(name, self.clashes())
+        if clash:
+            raise TinyperfError(None, f"{self.kind} '{name}': {clash}", None)
         try:
             return entries[name].load()
         except Exception as exc:  # a broken plugin is named, with its own error
@@ -63,7 +72,12 @@ class Registry(Generic[T]):
     def load_all(self) -> dict[str, T | Broken]:
         """Every entry loaded; one that fails to import becomes a `Broken` naming the error."""
         out: dict[str, Any] = {}
+        clashes = self.clashes()
         for name, ep in self.entries().items():
+            clash = self._clash(name, clashes)
+            if clash:  # which one would win is an accident of sys.path order: use neither
+                out[name] = Broken(name, clash)
+                continue
             try:
                 out[name] = ep.load()
             except Exception as exc:  # a broken third-party plugin must not break the harness

@@ -3,7 +3,7 @@
 Performance: 5 windows on the first 5 samples; each window is one `infer N W` with N calibrated
 from a pilot so the window lasts at least `min_window` seconds. Accuracy: every file (ad01:
 every window), `infer 1 0`. Each finished window or sample is handed to `sink` at once, so it
-is on disk before the next starts.
+is on disk before the next starts (records are the journal's dataclasses).
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from tinyperf.core.errors import TinyperfError
 from tinyperf.device_runners.base import DeviceSession, Inference
+from tinyperf.engine.journal import CalibrationRecord, Record, Sample, Window
 from tinyperf.engine.stats import Stats
 from tinyperf.workloads.dataset import Item
 from tinyperf.workloads.spec import Workload
@@ -48,7 +50,15 @@ class Calibration:
         return self.pilot_elapsed_s / self.pilot_n
 
 
-def calibrate(session: DeviceSession, warmup: int, min_window: float) -> Calibration:
+def window_limit(n: int, max_n: int | None, min_window: float) -> int:
+    """N itself, or a clear refusal when a window would need more inferences than the runner can run."""
+    if max_n is not None and n > max_n:
+        raise TinyperfError("--min-window", f"a {min_window:g} s window needs {n:,} inferences here, more than "
+                            f"the runner can run in one window ({max_n:,})", "use a shorter --min-window (the rules need 10 s)")
+    return n
+
+
+def calibrate(session: DeviceSession, warmup: int, min_window: float, max_n: int | None = None) -> Calibration:
     """Find N so that N inferences last at least `min_window` (the sample is already loaded).
 
     The pilot grows geometrically until it lasts a twentieth of a window (at most 0.5 s), so
@@ -68,7 +78,7 @@ def calibrate(session: DeviceSession, warmup: int, min_window: float) -> Calibra
         grow = target / max(pilot.elapsed_s, 1e-7)
         n = int(min(max(n * 2, math.ceil(n * grow * 1.2)), n * 100))
     per_inf = max(pilot.elapsed_s / n, 1e-9)
-    window_n = max(1, math.ceil(min_window * WINDOW_HEADROOM / per_inf))
+    window_n = window_limit(max(1, math.ceil(min_window * WINDOW_HEADROOM / per_inf)), max_n, min_window)
     return Calibration(n=window_n, warmup=warmup, pilot_n=n, pilot_elapsed_s=pilot.elapsed_s, first_ns=first_ns)
 
 
@@ -90,47 +100,50 @@ def window_row(workload: Workload, mode: str, index: int, item: Item, inf: Infer
     return row
 
 
+Sink = Callable[[Record], Any]
+
+
 def run_performance(session: DeviceSession, workload: Workload, items: list[Item], min_window: float,
-                    sink: Callable[..., Any], done: set[int], calibration: Calibration | None,
+                    sink: Sink, done: set[int], calibration: Calibration | None,
                     on_window: Callable[[int], None] = lambda i: None, mode: str = "performance",
-                    save_latencies: Callable[[int, np.ndarray], str] | None = None) -> Calibration | None:
-    """Run the windows not in `done`; returns the calibration used (journalled by the caller)."""
+                    save_latencies: Callable[[int, np.ndarray], str] | None = None,
+                    max_n: int | None = None) -> Calibration | None:
+    """Run the windows not in `done`; each calibration and window goes to `sink` as a journal record."""
     n_next: int | None = None  # a window that fell short raises N for the windows after it too
     for index, item in enumerate(items):
         if index in done:
             continue
         session.load(item.data)
         if calibration is None:
-            calibration = calibrate(session, workload.default_warmup, min_window)
-            sink("calibration", workload=workload.id, mode=mode, n=calibration.n, warmup=calibration.warmup,
-                 pilot_n=calibration.pilot_n, pilot_elapsed_s=calibration.pilot_elapsed_s,
-                 first_ns=calibration.first_ns)
+            calibration = calibrate(session, workload.default_warmup, min_window, max_n)
+            sink(CalibrationRecord(workload=workload.id, mode=mode, n=calibration.n, warmup=calibration.warmup,
+                                   pilot_n=calibration.pilot_n, pilot_elapsed_s=calibration.pilot_elapsed_s,
+                                   first_ns=calibration.first_ns))
         n, retries = n_next or calibration.n, 0
         while True:
             inf = session.infer(n, calibration.warmup)
             if inf.elapsed_s >= min_window or retries >= MAX_WINDOW_RETRIES:
                 break
             retries += 1
-            n = math.ceil(n * min_window * retry_headroom(retries) / max(inf.elapsed_s, 1e-9))
+            n = window_limit(math.ceil(n * min_window * retry_headroom(retries) / max(inf.elapsed_s, 1e-9)),
+                             max_n, min_window)
         n_next = n
         row = window_row(workload, mode, index, item, inf, retries)
         if index == 0 and row["first_ns"] is None:
             row["first_ns"] = calibration.first_ns  # the cold inference happened in the pilot
         if save_latencies and inf.latencies_ns is not None:
             row["latencies_file"] = save_latencies(index, inf.latencies_ns)
-        sink("window", **row)
+        sink(Window(**row))
         on_window(index)
     return calibration
 
 
 def prediction(workload: Workload, results: np.ndarray) -> tuple[int | None, float | None]:
-    """(predicted class, score): classifiers predict argmax; the anomaly detector scores MSE."""
-    if workload.scoring == "auc":
-        return None, float(results[0])
-    return int(np.argmax(results)), float(np.max(results))
+    """(predicted class, score), as the workload's scoring reads one inference's results."""
+    return workload.scoring.predict(results)
 
 
-def run_accuracy(session: DeviceSession, workload: Workload, items: Iterable[Item], sink: Callable[..., Any],
+def run_accuracy(session: DeviceSession, workload: Workload, items: Iterable[Item], sink: Sink,
                  done: set[tuple[str, int]], on_item: Callable[[], None] = lambda: None) -> None:
     for item in items:
         if (item.file, item.window) in done:
@@ -143,5 +156,5 @@ def run_accuracy(session: DeviceSession, workload: Workload, items: Iterable[Ite
                "results": [float(v) for v in inf.results]}
         if inf.extra:
             row["extra"] = inf.extra
-        sink("sample", **row)
+        sink(Sample(**row))
         on_item()

@@ -16,14 +16,31 @@ if TYPE_CHECKING:
 
 GROUP = "tinyperf.outputs"
 OUTPUT_FORMATS: Registry[OutputFormat] = Registry(GROUP, "output format")
-#: formats written first, in this order: the others may read what they wrote
-FIRST = ("tables",)
+#: formats written first, in this order: the others may read what they wrote (a failure there fails the run)
+FIRST = ("tables", "results-txt")
 
 
 class OutputFormat(Protocol):
     """Writes files for a run; called once when a run ends, again when `--resume` finishes it."""
 
     def write(self, run: Run) -> None: ...
+
+    # optional: `missing(run) -> list[str]`, the files this format should have written but has not
+    # (absent or empty); `tinyperf run --resume` of a complete run rebuilds outputs when any are
+
+
+def missing_outputs(run: Run) -> list[str]:
+    """Files the registered formats say a finished run should have and does not."""
+    out: list[str] = []
+    for fmt in OUTPUT_FORMATS.load_all().values():
+        if isinstance(fmt, Broken):
+            continue
+        if isinstance(fmt, type):
+            fmt = fmt()
+        check = getattr(fmt, "missing", None)
+        if check is not None:
+            out.extend(check(run))
+    return out
 
 
 def write_outputs(run: Run) -> None:

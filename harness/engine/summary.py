@@ -13,10 +13,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tinyperf.engine.journal import Journal, Session, Skipped, load_latencies
 from tinyperf.engine.stats import Stats
 from tinyperf.workloads.catalog import WORKLOADS
-from tinyperf.workloads.scoring import roc_auc, top1_percent
+from tinyperf.workloads.scoring import scoring_columns
 
+#: the dataset a row names when the run had no sample set (performance on generated inputs)
+SYNTHETIC_INPUTS = "synthetic inputs"
 #: the rules: exactly 5 windows of at least 10 s
 RULES_WINDOWS = 5
 RULES_MIN_WINDOW_S = 10.0
@@ -29,19 +32,19 @@ SUMMARY_COLUMNS = [
     "windows", "n_per_window", "warmup", "min_window_s", "window_min_s", "throughput_ips", "latency_ms",
     "throughput_rel_stdev", "lat_median_us", "lat_p90_us", "lat_p99_us", "lat_iqr_us", "lat_min_us", "lat_max_us",
     "cold_first_us", "energy_uj_per_inf", "power_mw", "valid", "invalid_reason", "warnings",
-    "top1_pct", "auc", "quality_target", "meets_target", "n_files", "n_inferences", "complete", "note",
+    *scoring_columns(), "quality_target", "meets_target", "n_files", "n_inferences", "complete", "run_status", "note",
 ]
 
 
 def _provenance(meta: dict[str, Any], workload: str, session: dict[str, Any]) -> dict[str, Any]:
-    wmeta = meta.get("workloads", {}).get(workload, {})
-    model = wmeta.get("model", {})
+    wmeta = (meta.get("workloads") or {}).get(workload) or {}
+    model = wmeta.get("model") or {}
     dataset = wmeta.get("dataset") or {}
-    machine = meta.get("machine", {})
+    machine = meta.get("machine") or {}
     return {
         "run_id": meta.get("run_id"),
         "workload": workload,
-        "runner": session.get("runner", meta.get("config", {}).get("runner")),
+        "runner": session.get("runner", (meta.get("config") or {}).get("runner")),
         "kernels": session.get("kernels"),
         "threads": session.get("threads"),
         "backend": session.get("backend"),
@@ -52,7 +55,7 @@ def _provenance(meta: dict[str, Any], workload: str, session: dict[str, Any]) ->
         "model_source": model.get("source"),
         "model_note": model.get("note") or None,
         "synthetic_weights": bool(model.get("synthetic_weights", False)),
-        "dataset": dataset.get("path", "synthetic inputs" if not dataset else None),
+        "dataset": dataset.get("path", SYNTHETIC_INPUTS if not dataset else None),
         "dataset_sha256": dataset.get("sha256"),
         "harness_version": machine.get("harness_version"),
         "hostname": machine.get("hostname"),
@@ -63,19 +66,22 @@ def _provenance(meta: dict[str, Any], workload: str, session: dict[str, Any]) ->
     }
 
 
-def _latencies(path: Path | None, wrows: pd.DataFrame) -> np.ndarray | None:
+def _latencies(path: Path | None, wrows: pd.DataFrame, problems: list[str]) -> np.ndarray | None:
+    """Every window's per-inference latencies; a file that cannot be used is named in `problems`."""
     if path is None or "latencies_file" not in wrows:
         return None
     parts = []
     for rel in wrows["latencies_file"].dropna():
-        f = path / rel
-        if f.is_file():
-            parts.append(np.load(f).astype(np.int64))
+        got = load_latencies(path, rel)
+        if isinstance(got, str):
+            problems.append(f"latency percentiles leave out a window: {got}")
+        else:
+            parts.append(got)
     return np.concatenate(parts) if parts else None
 
 
 def performance_summary(wl: str, wrows: pd.DataFrame, meta: dict[str, Any], path: Path | None) -> dict[str, Any]:
-    min_window = float(meta.get("config", {}).get("min_window", RULES_MIN_WINDOW_S))
+    min_window = float((meta.get("config") or {}).get("min_window", RULES_MIN_WINDOW_S))
     tp = Stats.of(wrows["throughput_ips"]) if len(wrows) else None
     out: dict[str, Any] = {"windows": len(wrows), "min_window_s": min_window}
     out["n_per_window"] = int(wrows["n"].iloc[-1]) if len(wrows) else None
@@ -87,7 +93,7 @@ def performance_summary(wl: str, wrows: pd.DataFrame, meta: dict[str, Any], path
     warnings = []
     if tp and (w := tp.stability_warning("throughput across windows")):
         warnings.append(w)
-    lat = _latencies(path, wrows)
+    lat = _latencies(path, wrows, warnings)
     ls = Stats.of(lat / 1000.0) if lat is not None else None  # microseconds
     for key in ("median", "p90", "p99", "iqr", "min", "max"):
         out[f"lat_{key}_us"] = getattr(ls, key) if ls else None
@@ -112,30 +118,19 @@ def performance_summary(wl: str, wrows: pd.DataFrame, meta: dict[str, Any], path
         reasons.append(f"shortest window lasted {out['window_min_s']:.2f} s")
     out["valid"] = not reasons
     out["invalid_reason"] = "; ".join(reasons) or None
+    out["complete"] = len(wrows) >= RULES_WINDOWS
     out["warnings"] = " | ".join(warnings) or None
     return out
 
 
 def accuracy_summary(wl: str, srows: pd.DataFrame, meta: dict[str, Any]) -> dict[str, Any]:
     workload = WORKLOADS[wl]
-    wmeta = meta.get("workloads", {}).get(wl, {})
+    wmeta = (meta.get("workloads") or {}).get(wl) or {}
     expected_files = (wmeta.get("dataset") or {}).get("files")
-    out: dict[str, Any] = {"top1_pct": None, "auc": None, "quality_target": workload.quality_target}
+    out: dict[str, Any] = {**dict.fromkeys(scoring_columns()), "quality_target": workload.quality_target}
     out["n_inferences"] = len(srows)
-    if workload.scoring == "auc":
-        if len(srows):
-            per_file = srows.groupby("file", sort=False).agg(score=("score", "mean"), label=("label", "first"),
-                                                             windows=("window", "count"))
-            per_file = per_file[per_file["windows"] == workload.windows_per_file]
-            out["n_files"] = len(per_file)
-            out["auc"] = roc_auc(per_file["score"].to_numpy(), per_file["label"].to_numpy()) if len(per_file) else None
-        else:
-            out["n_files"] = 0
-        value = out["auc"]
-    else:
-        out["n_files"] = len(srows)
-        out["top1_pct"] = top1_percent(srows["predicted"], srows["label"]) if len(srows) else None
-        value = out["top1_pct"]
+    value, out["n_files"] = workload.scoring.aggregate(srows, workload.windows_per_file)
+    out[workload.scoring.column] = value
     out["complete"] = expected_files is not None and out["n_files"] == expected_files
     if value is not None and not (isinstance(value, float) and math.isnan(value)):
         out["meets_target"] = bool(value >= workload.quality_target)
@@ -168,12 +163,14 @@ def _link_health(rows: pd.DataFrame) -> str | None:
     return f"the device link needed recovery ({counts}; see the device transcript in the run directory)"
 
 
-def summarize(meta: dict[str, Any], records: list[dict[str, Any]], windows: pd.DataFrame,
-              samples: pd.DataFrame, path: Path | None) -> pd.DataFrame:
-    sessions = {(r["workload"], r["mode"]): r.get("describe", {}) for r in records if r["kind"] == "session"}
-    skipped = [r for r in records if r["kind"] == "skipped"]
+def summarize(meta: dict[str, Any], journal: Journal, windows: pd.DataFrame,
+              samples: pd.DataFrame, path: Path | None, status: str = "unknown") -> pd.DataFrame:
+    """One row per workload and mode; `status` is the run's (a row of an unfinished run is partial)."""
+    sessions = {(r.workload, r.mode): r.describe for r in journal.of(Session)}
     rows = []
     for (wl, mode), describe in sessions.items():
+        if wl not in WORKLOADS:
+            continue  # a hand-edited journal naming a workload this version does not know
         row = {**_provenance(meta, wl, describe), "mode": mode}
         if mode in ("performance", "energy"):
             wrows = windows[(windows["workload"] == wl) & (windows["mode"] == mode)] if len(windows) else windows
@@ -182,14 +179,15 @@ def summarize(meta: dict[str, Any], records: list[dict[str, Any]], windows: pd.D
             srows = samples[samples["workload"] == wl] if len(samples) else samples
             row.update(accuracy_summary(wl, srows, meta))
         link = _link_health(wrows if mode in ("performance", "energy") else srows)
-        if link:
-            row["warnings"] = " | ".join(w for w in (row.get("warnings"), link) if w)
+        seen = journal.warnings(wl, mode)  # monitor and link warnings, as journalled when they happened
+        row["warnings"] = " | ".join(w for w in (row.get("warnings"), *seen, link) if w) or None
         row["note"] = None
+        row["run_status"] = status
         rows.append(row)
-    for r in skipped:
-        if (r["workload"], r["mode"]) in sessions:
+    for r in journal.of(Skipped):
+        if (r.workload, r.mode) in sessions:
             continue
-        row = {**_provenance(meta, r["workload"], {}), "mode": r["mode"], "note": r["reason"]}
+        row = {**_provenance(meta, r.workload, {}), "mode": r.mode, "note": r.reason, "run_status": status}
         rows.append(row)
     df = pd.DataFrame(rows)
     df = df.reindex(columns=SUMMARY_COLUMNS + [c for c in df.columns if c not in SUMMARY_COLUMNS])

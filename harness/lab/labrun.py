@@ -30,7 +30,8 @@ from tinyperf.core.files import atomic_write_text
 from tinyperf.core.progress import run_progress
 from tinyperf.device_runners.serial.discovery import probe
 from tinyperf.engine.orchestrator import sigterm_as_interrupt
-from tinyperf.engine.rundir import JOURNAL, RUN_JSON
+from tinyperf.engine.journal import JOURNAL
+from tinyperf.engine.rundir import RUN_JSON
 from tinyperf.lab.inventory import Board, LabError, load_inventory
 from tinyperf.lab.labgrid import PlaceLocked, board_port
 from tinyperf.workloads.catalog import WORKLOADS, get_workload

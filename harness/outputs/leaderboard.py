@@ -20,6 +20,7 @@ import pandas as pd
 from tinyperf.core.errors import ResultsError
 from tinyperf.engine.rundir import RUN_JSON, Run, load_run
 from tinyperf.engine.summary import is_invalid
+from tinyperf.workloads.scoring import scoring_columns
 
 SYSTEM_KEYS = ["runner", "device", "kernels", "threads", "hostname"]
 IDENTITY = ["workload", "mode", *SYSTEM_KEYS, "model_sha256"]
@@ -88,7 +89,7 @@ def merge_runs(runs: list[Run]) -> pd.DataFrame:
                 row[col] = float(np.median(group[col].dropna()))
         if row.get("throughput_ips"):
             row["latency_ms"] = 1000.0 / row["throughput_ips"]
-        for col in ("top1_pct", "auc"):
+        for col in scoring_columns():
             if col in group and group[col].dropna().nunique() > 1:
                 row[f"{col}_spread"] = float(group[col].max() - group[col].min())
         merged.append(row)
@@ -97,7 +98,7 @@ def merge_runs(runs: list[Run]) -> pd.DataFrame:
 
 #: what compare() takes from each run's performance (or energy) and accuracy rows
 PERF_FIELDS = ["kernels", "throughput_ips", "latency_ms", "lat_p99_us", "energy_uj_per_inf", "valid", "invalid_reason"]
-QUALITY_FIELDS = ["top1_pct", "auc", "quality_target", "meets_target", "n_files", "complete"]
+QUALITY_FIELDS = [*scoring_columns(), "quality_target", "meets_target", "n_files", "complete"]
 RUN_FIELDS = ["runner", "device", "threads", "model", "model_id", "model_sha256", "synthetic_weights", "hostname", "harness_version"]
 
 
@@ -115,7 +116,7 @@ def _first(summary: pd.DataFrame, modes: tuple[str, ...]) -> dict[str, Any]:
 def _withhold_quality(table: pd.DataFrame) -> None:
     """Blank the quality of a workload whose runs scored different sample sets, and say why."""
     for wl, group in table.groupby("workload", sort=False):
-        scored = group[group["top1_pct"].notna() | group["auc"].notna()]
+        scored = group[group[scoring_columns()].notna().any(axis=1)]
         shas = scored.dropna(subset=["accuracy_dataset_sha256"])
         if shas["accuracy_dataset_sha256"].nunique() > 1:
             which = ", ".join(f"{r.run} dataset sha256 {r.accuracy_dataset_sha256[:12]}" for r in shas.itertuples())
@@ -159,7 +160,7 @@ def compare(paths: list[str | Path]) -> pd.DataFrame:
     table = pd.DataFrame(rows)
     order = {wl: i for i, wl in enumerate(dict.fromkeys(table["workload"]))}
     table = table.sort_values("workload", key=lambda col: col.map(order), kind="stable").reset_index(drop=True)
-    for col in ("throughput_ips", "latency_ms", "top1_pct", "auc"):
+    for col in ("throughput_ips", "latency_ms", *scoring_columns()):
         table[col] = pd.to_numeric(table[col], errors="coerce")
     base = table.groupby("workload", sort=False)["latency_ms"].transform("first")  # first run that measured it
     table["speedup_vs_first"] = base / table["latency_ms"]
@@ -189,7 +190,8 @@ def leaderboard_rows(runs: list[Run]) -> pd.DataFrame:
         quality = None
         sources = list(p["run_paths"])
         if len(a):
-            quality = a.iloc[0]["auc"] if pd.notna(a.iloc[0].get("auc")) else a.iloc[0].get("top1_pct")
+            best = a.iloc[0]
+            quality = next((best[c] for c in reversed(scoring_columns()) if pd.notna(best.get(c))), None)
             sources += [path for path in a.iloc[0]["run_paths"] if path not in sources]
         has_power = pd.notna(p.get("energy_uj_per_inf"))
         out.append({

@@ -13,8 +13,9 @@ from rich.table import Table
 from rich.text import Text
 
 from tinyperf.engine.rundir import Run
-from tinyperf.engine.summary import is_invalid
+from tinyperf.engine.summary import SYNTHETIC_INPUTS, is_invalid
 from tinyperf.workloads.catalog import WORKLOADS
+from tinyperf.workloads.scoring import SCORINGS
 
 MISSING = "[dim]–[/]"  # explained in the table caption: never shown as 0
 
@@ -146,12 +147,12 @@ def _row(df: pd.DataFrame, wl: str, mode: str) -> dict[str, Any] | None:
 def quality_cell(acc: dict[str, Any] | None) -> str:
     if acc is None:
         return MISSING
-    if _num(acc.get("auc")) is not None:
-        text = f"AUC {acc['auc']:.3f}"
-    elif _num(acc.get("top1_pct")) is not None:
-        text = f"{acc['top1_pct']:.1f} %"
-    else:
+    scored = [(s, _num(acc.get(s.column))) for s in SCORINGS]
+    scored = [(s, v) for s, v in scored if v is not None]
+    if not scored:
         return MISSING  # why is listed under the table
+    scoring, value = scored[-1]
+    text = scoring.cell(value)
     if acc.get("complete") is False:
         text += f" [yellow](partial: {acc.get('n_files')} files)[/]"
     elif acc.get("meets_target") is False:
@@ -190,12 +191,14 @@ def summary_table(run: Run) -> FittedTable:
         invalid = is_invalid(perf.get("valid"))
         quality = quality_cell(acc)
         target = WORKLOADS[wl].quality_target if wl in WORKLOADS else None
-        if target is not None and acc is not None and (_num(acc.get("top1_pct")) is not None or _num(acc.get("auc")) is not None):
-            quality += f" [dim](target {target:g}{' %' if WORKLOADS[wl].scoring == 'top1' else ''})[/]"
+        if target is not None and acc is not None and any(_num(acc.get(s.column)) is not None for s in SCORINGS):
+            quality += f" [dim](target {target:g}{WORKLOADS[wl].scoring.unit})[/]"
         kernels = [k for k in (_text(perf.get("kernels")), _text((acc or {}).get("kernels"))) if k]
         devices = [_text(r.get("device")) for r in (perf, acc or {}) if r and r.get("runner") not in (None, "host")]
+        synthetic_inputs = bool(perf) and perf.get("dataset") == SYNTHETIC_INPUTS
         rows.append({
             "workload": wl, "model": model + (" †" if synthetic else ""), "synthetic": synthetic, "invalid": invalid,
+            "synthetic_inputs": synthetic_inputs,
             "inf/s": fmt(perf.get("throughput_ips"), ",.1f") + ("*" if invalid else ""),
             "latency ms": fmt(perf.get("latency_ms"), ".3f"),
             "p99 us": fmt(perf.get("lat_p99_us"), ",.1f"),
@@ -209,6 +212,12 @@ def summary_table(run: Run) -> FittedTable:
         notes.append("* not a valid MLPerf Tiny result (see below)")
     if any(r["synthetic"] for r in rows):
         notes.append("† architecture only, synthetic weights")
+    if any(r["synthetic_inputs"] for r in rows):
+        every = all(r["synthetic_inputs"] for r in rows)
+        if not every:
+            for r in rows:
+                r["workload"] += " §" if r["synthetic_inputs"] else ""
+        notes.append(("inputs" if every else "§ inputs") + ": synthetic (no sample set; pass --data-dir for the real ones)")
     once = {}  # the same everywhere: said once, under the table, instead of a column
     for c in ("kernels", "device"):
         values = {r[c] for r in rows}
@@ -233,7 +242,7 @@ NUMERIC_COLUMNS = ("inf/s", "latency ms", "p99 us", "uJ/inf")
 
 def warnings_of(run: Run) -> list[str]:
     """Invalid results, unstable measurements and what was not measured (grouped by reason)."""
-    out = []
+    out = list(run.problems)  # journal lines that could not be used
     s = run.summary
     if s.empty:
         return out

@@ -37,7 +37,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from tinyperf.engine.build_default_models import _version, io_details
+from tinyperf.engine.build_default_models import _version, convert_int8, io_details
 from tinyperf.quantize.recipes import DEFAULT_CLUSTERS, DEFAULT_SPARSITY, RECIPES, parse_variants
 from tinyperf.quantize.sources import path_sha256
 from tinyperf.workloads.catalog import get_workload
@@ -78,15 +78,9 @@ class Builder:
         return self.tf.lite.TFLiteConverter.from_keras_model(model)
 
     def _int8(self, model: Any) -> bytes:
-        tf = self.tf
-        converter = self._converter(model)
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = self._representative()
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = tf.int8
-        converter.inference_output_type = tf.int8
-        converter._experimental_disable_per_channel_quantization_for_dense_layers = True
-        return converter.convert()
+        if self.calibration is None:
+            raise RuntimeError("this recipe needs calibration samples (--calibration FILE.npy)")
+        return convert_int8(self.tf, model, self.calibration)  # the default models' recipe, exactly
 
     # -- the recipes --------------------------------------------------------------------------
     def float32(self) -> bytes:

@@ -1,7 +1,8 @@
 """Run the TensorFlow conversion subprocess and read back one record per requested variant.
 
 TensorFlow is slow to import and must never sit inside the process that times inferences, so
-conversion happens in `python -m tinyperf.quantize.build` (the pattern of the default models).
+conversion happens in `python -m tinyperf.quantize.build`, run by the same worker routine as the
+default models (tinyperf.engine.tf_worker).
 The JSON records it writes are the truth; its stdout lines only drive the progress display.
 """
 
@@ -9,17 +10,14 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import subprocess
-import sys
-import tempfile
-from collections import deque
 from pathlib import Path
 from typing import Any
 
 from rich.markup import escape
 
 from tinyperf.core.console import console
-from tinyperf.engine.default_models import builder_env, missing_build_packages
+from tinyperf.engine.default_models import missing_build_packages
+from tinyperf.engine.tf_worker import module_command, run_worker, spawn
 from tinyperf.core.errors import ModelError
 from tinyperf.quantize.build import variant_stem
 from tinyperf.quantize.recipes import RECIPES
@@ -30,9 +28,9 @@ BUILD_TIMEOUT_S = 3600
 
 def build_command(workload_id: str, keras_path: Path, out_dir: Path, variants: list[str],
                   calibration: Path | None, calibration_info: Path | None, sparsity: float, clusters: int) -> list[str]:
-    cmd = [sys.executable, "-m", BUILD_MODULE, "--workload", workload_id, "--keras", str(keras_path),
-           "--out", str(out_dir), "--variants", ",".join(variants), "--sparsity", str(sparsity),
-           "--clusters", str(clusters)]
+    cmd = module_command(BUILD_MODULE, "--workload", workload_id, "--keras", str(keras_path),
+                         "--out", str(out_dir), "--variants", ",".join(variants), "--sparsity", str(sparsity),
+                         "--clusters", str(clusters))
     if calibration is not None:
         cmd += ["--calibration", str(calibration)]
     if calibration_info is not None:
@@ -62,38 +60,21 @@ def build_variants(workload_id: str, keras_path: Path, out_dir: Path, variants: 
     cmd = build_command(workload_id, keras_path, out_dir, variants, calibration, calibration_info, sparsity, clusters)
     log_path = out_dir / "build.log"
     title = f"converting {len(variants)} variant(s) with TensorFlow"
-    with console.status(title) as status, log_path.open("w") as log, tempfile.TemporaryFile("w+") as stderr:
-        proc = subprocess.Popen(cmd, env=builder_env(), stdout=subprocess.PIPE, stderr=stderr,
-                                stdin=subprocess.DEVNULL, text=True, bufsize=1)
-        try:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                line = line.strip()
-                if not line:
-                    continue
-                log.write(line + "\n")
-                kind, _, text = line.partition(": ")
-                if kind == "done":
-                    console.print(f"  [green]✓[/] {escape(text)}", highlight=False)
-                elif kind == "failed":
-                    console.print(f"  [red]✗ {escape(text)}[/]", highlight=False)
-                elif kind == "step":
-                    status.update(f"{escape(f'[{text}]')} {title}")
-            rc = proc.wait(timeout=BUILD_TIMEOUT_S)
-        except BaseException:  # Ctrl-C or timeout: never leave a converter running behind us
-            proc.kill()
-            proc.wait()
-            raise
-        finally:
-            stderr.seek(0)
-            log.write("--- stderr ---\n" + stderr.read())
-        stderr.seek(0)
-        tail = [ln.strip() for ln in deque(stderr, maxlen=60) if ln.strip()]
-    if rc != 0:
-        errors = [ln for ln in tail if ln.startswith("error:")]
-        why = errors[-1].removeprefix("error:").strip() if errors else (
-            f"stopped by signal {-rc}" if rc < 0 else (tail[-1] if tail else f"exit status {rc}"))
-        raise ModelError(keras_path, f"the TensorFlow converter failed before building any variant ({why})",
+    with console.status(title) as status, log_path.open("w") as log:
+        def show(line: str) -> None:
+            log.write(line + "\n")
+            kind, _, text = line.partition(": ")
+            if kind == "done":
+                console.print(f"  [green]✓[/] {escape(text)}", highlight=False)
+            elif kind == "failed":
+                console.print(f"  [red]✗ {escape(text)}[/]", highlight=False)
+            elif kind == "step":
+                status.update(f"{escape(f'[{text}]')} {title}")
+
+        result = run_worker(lambda stderr: spawn(cmd, stderr), show, BUILD_TIMEOUT_S)
+        log.write("--- stderr ---\n" + result.stderr)
+    if result.returncode != 0:
+        raise ModelError(keras_path, f"the TensorFlow converter failed before building any variant ({result.why()})",
                          f"see {log_path} for the full output")
     records = []
     for variant in variants:

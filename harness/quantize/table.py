@@ -31,7 +31,7 @@ def _value(d: dict[str, Any], key: str) -> float | None:
 
 
 def metric_name(workload: Workload) -> str:
-    return "auc" if workload.scoring == "auc" else "top1_pct"
+    return workload.scoring.column
 
 
 def variant_row(workload: Workload, record: dict[str, Any], evaluation: Evaluation | None, out_dir: Path,
@@ -115,11 +115,11 @@ def _kb(v: Any) -> str:
 
 
 def _quality(workload: Workload, v: Any) -> str:
-    return fmt(v, ".3f") if workload.scoring == "auc" else fmt(v, ".2f")
+    return fmt(v, f".{workload.scoring.fine_digits}f")
 
 
 def _delta(workload: Workload, v: Any) -> str:
-    return fmt(v, "+.3f") if workload.scoring == "auc" else fmt(v, "+.2f")
+    return fmt(v, f"+.{workload.scoring.fine_digits}f")
 
 
 def window_warning(min_window: float) -> str | None:
@@ -131,7 +131,7 @@ def window_warning(min_window: float) -> str | None:
 
 def rich_table(workload: Workload, df: pd.DataFrame, kernels: list[str], min_window: float) -> FittedTable:
     """One row per variant; on a narrow console it splits into parts that repeat the variant column."""
-    unit = "AUC" if workload.scoring == "auc" else "top-1 %"
+    unit = workload.scoring.heading()
     table = FittedTable(title=f"{workload.id}: quantization and compression variants")
     table.add_column("variant")
     table.add_column("status")

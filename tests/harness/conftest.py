@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tinyperf.engine.rundir import JOURNAL, RUN_JSON
-from tests.harness.cli_helpers import only_run_dir, tinyperf
+from tests.harness.cli_helpers import only_run_dir, run_cli as tinyperf
 
 
 @pytest.fixture(scope="session")

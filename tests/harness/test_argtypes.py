@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tinyperf.core.argtypes import non_negative_float, non_negative_int, positive_float, positive_int
-from tests.harness.cli_helpers import tinyperf
+from tests.harness.cli_helpers import run_cli as tinyperf
 
 
 @pytest.mark.parametrize("parse, good, bad", [

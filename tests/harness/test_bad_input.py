@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.cli_helpers import tinyperf
+from tests.harness.cli_helpers import run_cli as tinyperf
 
 
 def _assert_one_clear_line(r, *needles: str) -> None:
@@ -122,3 +122,111 @@ def test_accuracy_without_data(models_dir: Path, tmp_path: Path) -> None:
 def test_unknown_workload_and_runner(tmp_path: Path) -> None:
     r = tinyperf("run", "--runner", "warp-drive", "--out", tmp_path)
     _assert_one_clear_line(r, "no runner named 'warp-drive'")
+
+
+def _kws_weight_without_data(models_dir: Path, dest: Path) -> Path:
+    """The reference kws01 model with one weight tensor pointed at the empty buffer: it loads, then
+    fails at invoke ('Input tensor 1 lacks data'), as a flipped byte in a buffer index does."""
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel((models_dir / "kws_ref_model.tflite").read_bytes(), 0))
+    tensors = model.subgraphs[0].tensors
+    victim = next(t for t in tensors if t.buffer and model.buffers[t.buffer].data is not None)
+    assert model.buffers[0].data is None
+    victim.buffer = 0
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    dest.write_bytes(builder.Output())
+    return dest
+
+
+def test_model_that_fails_at_invoke(models_dir: Path, data_dir: Path, tmp_path: Path) -> None:
+    bad = _kws_weight_without_data(models_dir, tmp_path / "mutated.tflite")
+    for mode in ("performance", "accuracy"):
+        r = tinyperf("run", "--model", bad, "--workload", "kws01", "--mode", mode, "--data-dir", data_dir,
+                     "--min-window", "0.1", "--out", tmp_path / "o")
+        _assert_one_clear_line(r, "mutated.tflite", "cannot run it", "lacks data", "re-download")
+    assert not (tmp_path / "o").exists()  # refused before a run directory is made
+    sample = sorted((data_dir / "kws01").glob("*.bin"))[0]
+    r = tinyperf("predict", "kws01", sample, "--model", bad)
+    _assert_one_clear_line(r, "mutated.tflite", "cannot run it")
+
+
+def test_non_utf8_label_file(models_dir: Path, data_dir: Path, tmp_path: Path) -> None:
+    d = _kws_subset(data_dir, tmp_path / "data")
+    (d / "y_labels.csv").write_bytes((d / "y_labels.csv").read_bytes() + b"caf\xe9\xff.bin,12,3\n")
+    r = tinyperf("run", "--workload", "kws01", "--mode", "accuracy", "--models-dir", models_dir,
+                 "--data-dir", tmp_path / "data", "--out", tmp_path / "o")
+    _assert_one_clear_line(r, "y_labels.csv:4", "not UTF-8", "save y_labels.csv as UTF-8")
+    assert not (tmp_path / "o").exists()
+    r = tinyperf("datasets", "check", d)
+    _assert_one_clear_line(r, "y_labels.csv:4", "not UTF-8")
+
+
+@pytest.mark.parametrize("name", ["../outside.bin", "/etc/passwd", "sub/../../outside.bin"])
+def test_label_rows_outside_the_set_folder(models_dir: Path, data_dir: Path, tmp_path: Path, name: str) -> None:
+    d = _kws_subset(data_dir, tmp_path / "data")
+    shutil.copy(sorted(d.glob("*.bin"))[0], tmp_path / "data" / "outside.bin")  # it exists: only containment refuses it
+    (d / "y_labels.csv").write_text((d / "y_labels.csv").read_text() + f"{name},12,3\n")
+    r = tinyperf("run", "--workload", "kws01", "--mode", "accuracy", "--models-dir", models_dir,
+                 "--data-dir", tmp_path / "data", "--out", tmp_path / "o")
+    _assert_one_clear_line(r, "y_labels.csv:4", "outside the set folder", "self-contained")
+    r = tinyperf("datasets", "check", d)
+    _assert_one_clear_line(r, "y_labels.csv:4", "outside the set folder")
+
+
+def test_non_utf8_and_looping_data_dirs(models_dir: Path, data_dir: Path, tmp_path: Path) -> None:
+    import os
+
+    odd = os.fsdecode(bytes(tmp_path) + b"/d\xffata")
+    os.makedirs(odd)
+    _kws_subset(data_dir, Path(odd))
+    r = tinyperf("run", "--workload", "kws01", "--mode", "accuracy", "--models-dir", models_dir,
+                 "--data-dir", odd, "--out", tmp_path / "o")
+    _assert_one_clear_line(r, "--data-dir", "not a UTF-8 name", "rename it")
+    assert not (tmp_path / "o").exists()
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    r = tinyperf("run", "--workload", "kws01", "--mode", "accuracy", "--models-dir", models_dir,
+                 "--data-dir", loop, "--out", tmp_path / "o")
+    _assert_one_clear_line(r, "--data-dir", "cannot be resolved", "loops back")
+    r = tinyperf("datasets", "check", Path(odd) / "kws01")
+    assert "Traceback" not in r.stderr, r.stderr
+    r = tinyperf("datasets", "check", loop)
+    assert "Traceback" not in r.stderr and r.returncode == 2, r.stderr
+
+
+def test_absurd_min_window(models_dir: Path, tmp_path: Path) -> None:
+    r = tinyperf("run", "--workload", "ad01", "--mode", "performance", "--models-dir", models_dir,
+                 "--min-window", "1e12", "--out", tmp_path / "o")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "--min-window" in r.stderr and "at most 3600" in r.stderr, r.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_window_past_the_runners_limit_is_refused() -> None:
+    from tinyperf.core.errors import TinyperfError
+    from tinyperf.engine.modes import window_limit
+
+    assert window_limit(2**32 - 1, 2**32 - 1, 10.0) == 2**32 - 1
+    with pytest.raises(TinyperfError, match="more than the runner can run in one window"):
+        window_limit(2**32, 2**32 - 1, 3600.0)
+
+
+@pytest.mark.parametrize("command", [["run", "-w", "kws1"], ["predict", "vvw01", "x.bin"], ["datasets", "check", ".", "--workload", "IC1"],
+                                     ["emulate", "dut", "-w", "adO1"]])
+def test_a_mistyped_workload_gets_a_suggestion_not_the_usage(command: list[str], tmp_path: Path) -> None:
+    r = tinyperf(*command, "--out", tmp_path) if command[0] == "run" else tinyperf(*command)
+    _assert_one_clear_line(r, "unknown workload", "did you mean")
+    assert "usage:" not in r.stderr
+
+
+def test_workload_names_are_case_insensitive(models_dir: Path, tmp_path: Path) -> None:
+    r = tinyperf("run", "-w", "KWS01", "--mode", "performance", "--min-window", "0.05", "--models-dir", models_dir,
+                 "--out", tmp_path)
+    assert r.returncode == 0, r.stderr
+    from tinyperf import load_run
+    from tests.harness.cli_helpers import only_run_dir
+
+    assert list(load_run(only_run_dir(tmp_path)).summary["workload"]) == ["kws01"]

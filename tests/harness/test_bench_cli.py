@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from tests.device_runners.serial import helpers as H
-from tests.harness.cli_helpers import tinyperf
+from tests.harness.cli_helpers import run_cli as tinyperf
 
 
 def test_bench_overhead_prints_both_loops_and_the_ratio(models_dir) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from tinyperf.cli import COMMANDS, build_parser
-from tests.harness.cli_helpers import rendered, tinyperf
+from tests.harness.cli_helpers import rendered, run_cli as tinyperf
 
 
 def test_every_listed_command_is_offered() -> None:
@@ -33,6 +33,10 @@ def test_list_workloads_and_runners() -> None:
     assert r.returncode == 0 and all(w in r.stdout for w in ("kws01", "vww01", "ic01", "ad01"))
     r = tinyperf("list", "runners")
     assert r.returncode == 0 and "host" in r.stdout and "available" in r.stdout
+    r = tinyperf("list", "energy-monitors")
+    assert r.returncode == 0 and "lpm01a:<port-or-URL>" in r.stdout and "joulescope[:<serial>]" in r.stdout
+    r = tinyperf("list", "outputs")
+    assert r.returncode == 0 and "tables" in r.stdout and "results-txt" in r.stdout
 
 
 def test_lists_cut_nothing_at_80_columns() -> None:

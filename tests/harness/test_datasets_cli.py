@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tinyperf.cli import main
-from tests.harness.cli_helpers import tinyperf
+from tests.harness.cli_helpers import run_cli as tinyperf
 
 
 def test_build_then_check_kws01(raw_dir: Path, data_dir: Path, tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ def test_run_without_models_or_data_benchmarks_the_default_architectures(tmp_pat
         assert wl in out
     assert "architecture only, synthetic weights" in out
     assert "accuracy not measured for kws01, vww01, ic01, ad01" in out
+    assert "inputs: synthetic (no sample set" in out  # the summary says what the figures were measured on
 
     run_dir = only_run_dir(tmp_path)
     run = load_run(run_dir)
@@ -39,3 +40,21 @@ def test_run_without_models_or_data_benchmarks_the_default_architectures(tmp_pat
     for wl in perf.index:
         assert (run_dir / wl / "results.txt").read_text().startswith("Median throughput is ")
     assert np.isclose(perf.loc["ad01", "latency_ms"], 1000 / perf.loc["ad01", "throughput_ips"])
+
+
+def test_first_run_says_up_front_what_it_will_do_and_about_how_long(tmp_path: Path, monkeypatch) -> None:
+    from tinyperf.core.console import console
+    from tinyperf.device_runners.host import HostRunner
+    from tinyperf.engine.orchestrator import RunPlan, announce_first_run
+
+    monkeypatch.setenv("TINYPERF_CACHE", str(tmp_path / "empty-cache"))  # nothing built, nothing fetched
+    monkeypatch.delenv("TINYPERF_MODELS", raising=False)
+    with console.capture() as captured:
+        announce_first_run(RunPlan(), HostRunner)
+    said = " ".join(captured.get().split())
+    assert said.startswith("first run: no model for kws01, vww01, ic01, ad01"), said
+    assert "TensorFlow once (about 1 min" in said and "20 performance windows of at least 10 s (about 4 min)" in said
+    assert "accuracy is not measured" in said
+    with console.capture() as captured:
+        announce_first_run(RunPlan(models_dir=str(tmp_path)), HostRunner)  # models named: nothing to build
+    assert captured.get() == ""

@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 from rich.console import Group
 
-from tinyperf.cli.compare_cmd import compare_renderables, leaderboard_renderables
+from tinyperf.outputs.compare import compare_renderables, leaderboard_renderables
 from tinyperf.core.errors import ResultsError
 from tinyperf.outputs.leaderboard import OURS, compare, leaderboard, merge_runs
 from tinyperf.engine.rundir import load_run
 from tinyperf.outputs.site import write_site
-from tests.harness.cli_helpers import only_run_dir, rendered, tinyperf
+from tests.harness.cli_helpers import only_run_dir, rendered, run_cli as tinyperf
 
 
 @pytest.fixture(scope="module")

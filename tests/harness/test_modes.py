@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import numpy as np
 
 from tinyperf.device_runners.base import Inference
+from tinyperf.engine.journal import Window
 from tinyperf.engine.modes import calibrate, run_performance
 from tinyperf.workloads import KWS01
 from tinyperf.workloads.dataset import Item
@@ -45,7 +48,7 @@ def test_a_short_window_is_redone_and_later_windows_keep_the_larger_n() -> None:
     rows = []
     cal = calibrate(s, 10, 1.0)
     s.spi = 0.001  # the machine got twice as fast after the pilot
-    run_performance(s, KWS01, items, 1.0, lambda kind, **r: rows.append(r) if kind == "window" else None,
+    run_performance(s, KWS01, items, 1.0, lambda rec: rows.append(asdict(rec)) if isinstance(rec, Window) else None,
                     set(), cal)
     assert [r["retries"] for r in rows] == [1, 0, 0, 0, 0]
     assert all(r["elapsed_s"] >= 1.0 for r in rows)
@@ -66,7 +69,7 @@ def test_windows_reach_the_length_on_a_machine_that_keeps_speeding_up() -> None:
     items = [Item(f"f{i}", 0, 0, b"") for i in range(5)]
     rows = []
     cal = calibrate(s, 10, 1.0)
-    run_performance(s, KWS01, items, 1.0, lambda kind, **r: rows.append(r) if kind == "window" else None,
+    run_performance(s, KWS01, items, 1.0, lambda rec: rows.append(asdict(rec)) if isinstance(rec, Window) else None,
                     set(), cal)
     assert all(r["elapsed_s"] >= 1.0 for r in rows), [r["elapsed_s"] for r in rows]
     assert all(r["retries"] <= 3 for r in rows)

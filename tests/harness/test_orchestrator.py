@@ -8,7 +8,7 @@ import pytest
 
 from tinyperf.core.errors import TinyperfError
 from tinyperf.engine.orchestrator import RunPlan, start
-from tests.harness.cli_helpers import tinyperf
+from tests.harness.cli_helpers import run_cli as tinyperf
 
 
 @pytest.mark.parametrize("plan, option", [

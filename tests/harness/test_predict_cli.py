@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tinyperf.cli import main
-from tests.harness.cli_helpers import tinyperf
+from tests.harness.cli_helpers import run_cli as tinyperf
 
 
 def _json(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> list[dict]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tinyperf import load_run
 from tinyperf.outputs.report import summary_table
-from tests.harness.cli_helpers import only_run_dir, rendered, tinyperf
+from tests.harness.cli_helpers import only_run_dir, rendered, run_cli as tinyperf
 
 
 def _lines_fit(text: str, width: int) -> None:

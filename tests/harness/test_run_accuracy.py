@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from tinyperf import load_run
-from tests.harness.cli_helpers import only_run_dir, tinyperf
+from tests.harness.cli_helpers import only_run_dir, run_cli as tinyperf
 
 PUBLISHED = {"kws01": 90.1, "vww01": 85.4, "ic01": 86.5}
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyperf import load_run
-from tests.harness.cli_helpers import only_run_dir, tinyperf
+from tests.harness.cli_helpers import only_run_dir, run_cli as tinyperf
 
 CHECKER_THROUGHPUT = re.compile(r"^Median throughput is (\d+\.\d+) inf\./sec\.$")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.harness.cli_helpers import tinyperf
+from tests.harness.cli_helpers import run_cli as tinyperf
 
 
 def test_a_missing_path_is_said_not_to_exist(tmp_path: Path) -> None:

@@ -3,6 +3,8 @@ interface board, powered by an emulated LPM01A at 5.0 mW; 20 ms per inference mu
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -31,3 +33,24 @@ def test_energy_run_reports_100_uj_per_inference(models_dir, data_dir, tmp_path)
     assert session["runner"] == "serial"
     transcript = (run_dir / "serial-transcript.log").read_text()
     assert "> dut infer " in transcript and "[dut]: m-infer-done" in transcript
+
+
+def test_monitor_buffer_warnings_reach_the_journal_summary_and_show(models_dir, data_dir, tmp_path) -> None:
+    """An LPM01A whose status lines report a filling buffer: the run says so, in every place a reader looks."""
+    with H.emulator_process("--workload", "kws01", "--models-dir", str(models_dir), "--pty", "--mode", "energy",
+                            "--interface-board", "stm32h573", "--energy-monitor", "lpm01a", "--power-mw", "5.0",
+                            "--voltage-mv", "1800", "--us-per-inference", "20000", "--buff-percent", "7",
+                            tmp_path=tmp_path) as info:
+        r = tinyperf("run", "--runner", "serial", "--mode", "energy", "--port", info["port"],
+                     "--interface-board", "stm32h573", "--energy-monitor", f"lpm01a:{info['monitor']}",
+                     "--voltage-mv", "1800", "--workload", "kws01", "--data-dir", data_dir, "--out", tmp_path / "out")
+    assert r.returncode == 0, r.stdout + r.stderr
+    run_dir = only_run_dir(tmp_path / "out")
+    journal = [json.loads(line) for line in (run_dir / "journal.jsonl").read_text().splitlines()]
+    warned = [j for j in journal if j["kind"] == "warning"]
+    assert warned and all("buffer at 7 %" in j["message"] for j in warned) and warned[0]["workload"] == "kws01"
+    summary = pd.read_parquet(run_dir / "summary.parquet").iloc[0]
+    assert "buffer at 7 %" in summary["warnings"] and "falling behind" in summary["warnings"]
+    assert "buffer at 7 %" in " ".join(r.stdout.split())  # the run's own report
+    shown = tinyperf("show", run_dir)
+    assert shown.returncode == 0 and "buffer at 7 %" in " ".join(shown.stdout.split()), shown.stdout
