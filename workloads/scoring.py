@@ -96,7 +96,7 @@ class TopOne(Scoring):
         return top1_percent(samples["predicted"], samples["label"]), len(samples)
 
     def results_line(self, value: float) -> str:
-        return f"Top-1: {value:.{self.digits}f}%"
+        return f"Top 1% = {value:2.{self.digits}f}"  # the official runner's line (after its time prefix)
 
     def cell(self, value: float) -> str:
         return f"{value:.1f} %"
@@ -130,7 +130,7 @@ class AreaUnderCurve(Scoring):
         return roc_auc(per_file["score"].to_numpy(), per_file["label"].to_numpy()), len(per_file)
 
     def results_line(self, value: float) -> str:
-        return f"AUC: {value:.{self.digits}f}"
+        return f"AUC = {value:.{self.digits}f}"  # the official runner's line (after its time prefix)
 
     def cell(self, value: float) -> str:
         return f"AUC {value:.3f}"

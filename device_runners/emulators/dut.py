@@ -22,7 +22,10 @@ It behaves as the reference firmware does, byte for byte where a host could noti
 Outputs come from the real model on LiteRT's reference kernels (= TFLite Micro's arithmetic)
 through `Workload.decode`/`postprocess`, so the DUT reports what the host runner computes.
 Time comes from an `EmulatedClock` advanced by `us_per_inference` per inference: a 10 s window
-costs no wall time, and the two window timestamps differ by exactly N x us_per_inference.
+costs no wall time, and the two window timestamps differ by exactly N x us_per_inference. With
+`realtime=True` the firmware instead sleeps for the emulated compute time (the clock follows the
+wall), so a host that checks wall-clock time (the official MLPerf Tiny runner) sees a 10 s window
+take 10 s; the timestamps still differ by exactly N x us_per_inference.
 `m-lap-us` is the clock masked to 32 bits. In energy mode timestamps print nothing and call the
 `on_timestamp(clock_us)` listeners instead (an energy-monitor emulator subscribes).
 """
@@ -92,7 +95,7 @@ class DutFirmware:
     def __init__(self, workload: Workload, model_path: str | Path, *, clock: EmulatedClock | None = None,
                  us_per_inference: float | None = None, mode: str = "performance", vendor: str = DEFAULT_VENDOR,
                  result_format: str = "reference", faults: FaultPlan | None = None,
-                 model_id: str | None = None):
+                 model_id: str | None = None, realtime: bool = False):
         from tinyperf.device_runners.host import LiteRTModel
 
         if mode not in ("performance", "energy"):
@@ -107,6 +110,7 @@ class DutFirmware:
         if us_per_inference is None:
             us_per_inference = workload.published.get("latency_ms", 10.0) * 1000.0
         self.us_per_inference = float(us_per_inference)
+        self.realtime = realtime
         self.mode = mode
         self.vendor = vendor
         self.model_id = model_id or workload.id
@@ -230,6 +234,8 @@ class DutFirmware:
             self._print(f"m-name-dut-[{self.vendor}]\r\n")
         elif tok == "timestamp":
             self._timestamp()
+        elif tok == "clock":  # not in real firmware: says the timer is simulated (no host-clock checks)
+            self._print("m-clock-[virtual]\r\n")
         elif tok == "profile":
             self._print(f"m-profile-[{FW_VERSION}]\r\n")
             self._print(f"m-model-[{self.model_id}]\r\n")
@@ -332,15 +338,25 @@ class DutFirmware:
         self._load_tensor()
         self._print(f"m-warmup-start-{w}\r\n")
         self._run_model()  # the result depends on the input only: compute it once, off the clock
-        self.clock.advance_us(round(w * self.us_per_inference))
+        self._compute(round(w * self.us_per_inference))
         self._print("m-warmup-done\r\n")
         self._print(f"m-infer-start-{n}\r\n")
         start = self._timestamp()
         window = round(n * self.us_per_inference)
-        self.clock.advance_us(window)
+        self._compute(window, since_us=start)
         self._timestamp(start + window)
         self._print("m-infer-done\r\n")
         self._results()
+
+    def _compute(self, us: int, since_us: int | None = None) -> None:
+        """Emulated compute time: the clock jumps ahead, or (realtime) the firmware is busy that long."""
+        if not self.realtime:
+            self.clock.advance_us(us)
+            return
+        self._flush()
+        target = (self.clock.now_us() if since_us is None else since_us) + us
+        while (left := target - self.clock.now_us()) > 0:
+            time.sleep(left / 1e6)
 
     def _results(self) -> None:
         if self._output is None:

@@ -4,15 +4,19 @@ It speaks the PowerShield line protocol (prompt, acks, errors with `Error detail
 status) and, once started, streams 1 kHz energy samples for a DUT drawing a configured power, in
 the time of an `EmulatedClock`: every sample up to `clock.now_us()` is sent in chunks, several
 values to a line, with a `TimeStamp: ..., buff NN%` line every 1000 samples. When the emulated
-DUT executes `timestamp`, `event_at(clock_us)` puts an `event <n> ris` line at the matching
-sample position.
+DUT executes `timestamp`, `event_at(clock_us)` puts an `event NN ris` line (numbered 00, 01, ... as
+the real firmware does) at the matching sample position and sends the samples up to it at once, so
+a host that reads the monitor as soon as `infer` returns (the MLPerf Tiny runner) finds each window's
+samples and both its events in that window's capture.
 
 The DUT is modelled as a constant current I = power / configured voltage, so at the configured
 voltage it draws exactly `power_mw`, and at the voltage the host sets with `volt` it draws I x V.
 
-Why samples are held back: the DUT emulator advances the clock by a whole window's compute time
-and then reports the closing timestamp. Samples are released only once the clock has shown a value
-for `hold_s` of wall time (0.1 s), so that late-reported timestamp still lands at its exact position.
+Why samples are otherwise held back: the fast DUT emulator advances the clock by a whole window's
+compute time and then reports the closing timestamp. The stream releases samples only once the clock
+has shown a value for `hold_s` of wall time (0.1 s), so that timestamp still lands at its exact
+position. `pwr off` is accepted during an acquisition (the runner sends it before `stop`): the
+stream goes on with zero-energy samples.
 
 `idle_power_mw` lets the DUT draw another power between windows, so a window placed at the wrong
 samples shows in its energy. It takes the events as start/end pairs in order (1st opens, 2nd
@@ -37,8 +41,9 @@ from typing import Callable
 
 from tinyperf.device_runners.emulators.clock import EmulatedClock
 from tinyperf.device_runners.emulators.wire import Endpoint, PtyEndpoint, TcpEndpoint
-from tinyperf.device_runners.energy.lpm01a import (LCD_WIDTH, MIN_FIRMWARE, PROMPT, VOLTAGE_RANGE_MV, format_value,
-                                          parse_version)
+from tinyperf.device_runners.energy.lpm01a import LCD_WIDTH, MIN_FIRMWARE, VOLTAGE_RANGE_MV
+from tinyperf.device_runners.energy.lpm01a_codec import (PROMPT, format_event, format_status, format_value,
+                                                         parse_version)
 from tinyperf.core.argtypes import non_negative_float, non_negative_int, positive_int
 
 FREQS = ("100k", "50k", "20k", "10k", "5k", "2k", "1k", "500", "200", "100", "50", "20", "10", "5", "2", "1")
@@ -47,6 +52,11 @@ HELP = ["help", "echo <text>", "powershield", "version", "range", "status", "htc
         "funcmode optim|high", "output current|energy", "format ascii_dec|bin_hexa", "trigsrc sw|d7",
         "trigdelay <value>", "currthres <value>", "pwr on|off|auto [nostatus]|get", "pwrend on|off",
         "eventsrc d7 ris|fal", "targrst <value>", "start", "stop"]
+
+
+#: what the firmware still serves while it acquires; `pwr off` (sent by the MLPerf Tiny runner before
+#: `stop`) cuts the DUT's supply and the stream goes on with zero-energy samples
+ACQUIRING_COMMANDS = ("stop", "status", "echo", "help", "version", "powershield", "pwr")
 
 
 @dataclass
@@ -135,9 +145,12 @@ class LPM01AEmulator:
             if pos < self._sent:
                 self.stats.late_events += 1
                 pos = self._sent
-            self._event_no += 1
             self._events.append((pos, self._event_no))
+            self._event_no += 1
             self.stats.events += 1
+            # the pulse's samples and its event line go out now, before the DUT can answer the host:
+            # a host that reads the monitor as soon as `infer` returns finds the whole window
+            self._emit_until(self._t0 + pos * 1000, final=True)
 
     def timestamp(self) -> None:
         """Same as `event_at(clock.now_us())`, for callers that do not carry the time."""
@@ -173,7 +186,7 @@ class LPM01AEmulator:
             word = args[0].lower()
             if word in self.errors:
                 return self._error(text, self.errors[word])
-            if self.acquiring and word not in ("stop", "status", "echo", "help", "version", "powershield"):
+            if self.acquiring and word not in ACQUIRING_COMMANDS:
                 return self._error(text, "acquisition in progress, send stop first")
             handler = getattr(self, f"_cmd_{word}", None)
             if handler is None:
@@ -345,7 +358,7 @@ class LPM01AEmulator:
 
         def put_event() -> None:
             flush_row()
-            out.append(f"event {pending.pop(0)[1]} ris")
+            out.append(format_event(pending.pop(0)[1]))
             self._in_window = not self._in_window  # each `infer N W` pulses at its start and its end
 
         def flush_row() -> None:
@@ -368,7 +381,7 @@ class LPM01AEmulator:
                     flush_row()
             if i == next_status:
                 flush_row()
-                out.append(f"TimeStamp: {i // 1000:03d}s {i % 1000:03d}ms, buff {self.buff_percent:02d}%")
+                out.append(format_status(i, self.buff_percent))
         if final:  # events reported at the very end of the stream
             while pending and pending[0][0] <= i:
                 put_event()

@@ -58,13 +58,15 @@ def start_rig(workload: str, model_path: str | Path, *, tcp_port: int | None = N
               baud_limit: int | None = None, us_per_inference: float | None = None, mode: str = "performance",
               vendor: str | None = None, faults: str | FaultPlan | None = None, start_us: int = 0,
               result_format: str = "reference", interface_board: str | None = None, dut_baud: int | None = None,
-              model_id: str | None = None, lpm01a: dict[str, Any] | None = None) -> EmulatorRig:
+              model_id: str | None = None, lpm01a: dict[str, Any] | None = None,
+              realtime: bool = False) -> EmulatorRig:
     """Start an emulated DUT (behind an interface board if asked) on a pty, or on TCP `tcp_port`.
 
     `baud` is the rate the DUT's UART runs at (115200, or 9600 in energy mode); a host opening the
     pty at another rate gets garbage. Behind a board the DUT runs at `dut_baud` (9600) and the
     host talks to the board (USB, any rate). `baud_limit` throttles the host link to that rate.
     `lpm01a` = keyword arguments for an LPM01A emulator that records the DUT's timestamp pulses.
+    `realtime` makes each emulated window take its emulated time on the wall clock.
     """
     wl = get_workload(workload)
     clock = EmulatedClock(start_us=start_us)
@@ -73,7 +75,7 @@ def start_rig(workload: str, model_path: str | Path, *, tcp_port: int | None = N
     if vendor:
         kwargs["vendor"] = vendor
     dut = DutFirmware(wl, model_path, clock=clock, us_per_inference=us_per_inference, mode=mode,
-                      result_format=result_format, faults=plan, model_id=model_id, **kwargs)
+                      result_format=result_format, faults=plan, model_id=model_id, realtime=realtime, **kwargs)
     board = None
     device: Any = dut
     if interface_board and interface_board != "none":

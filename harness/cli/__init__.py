@@ -12,7 +12,8 @@ import sys
 from tinyperf.core.errors import TinyperfError
 
 #: sub-command modules under tinyperf.cli, in `--help` order
-COMMANDS = ("run", "show", "compare", "list", "bench", "datasets", "fetch", "predict", "devices", "lab", "emulate", "quantize")
+COMMANDS = ("run", "show", "compare", "list", "bench", "datasets", "fetch", "predict", "devices", "lab", "emulate", "quantize",
+            "profile", "submission")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -59,6 +59,9 @@ def _add_dut(kinds: argparse._SubParsersAction) -> None:
                    help="throttle the host link to N baud (10 bits per byte, real time); default: no limit")
     d.add_argument("--us-per-inference", type=positive_float, metavar="US",
                    help="simulated compute time per inference (default: the workload's published reference latency)")
+    d.add_argument("--realtime", action="store_true",
+                   help="emulated compute takes its time on the wall clock (a 10 s window lasts 10 s), for hosts "
+                   "that time windows themselves, such as the official MLPerf Tiny runner; default: instant")
     d.add_argument("--start-us", type=non_negative_int, default=0, metavar="US",
                    help="clock value at power-on; near 4294967296 the 32-bit m-lap-us counter soon wraps")
     d.add_argument("--faults", metavar="SPEC", default="",
@@ -78,7 +81,8 @@ def _add_dut(kinds: argparse._SubParsersAction) -> None:
                    help=f"also run a virtual energy monitor ({', '.join(emulated)}) that records the DUT's "
                    "timestamp pulses (energy mode)")
     d.add_argument("--power-mw", type=non_negative_float, default=5.0, help="power the emulated DUT draws (LPM01A)")
-    d.add_argument("--voltage-mv", type=positive_int, default=3300, help="voltage at which it draws --power-mw (LPM01A)")
+    d.add_argument("--voltage-mv", type=positive_int, default=1800,
+                   help="voltage at which it draws --power-mw (LPM01A; default 1800, the official set-up's)")
     d.add_argument("--buff-percent", type=non_negative_int, default=0, metavar="P",
                    help="buffer fill the LPM01A's status lines report (fault: a monitor falling behind)")
     d.add_argument("--ready-file", metavar="FILE",
@@ -104,7 +108,7 @@ def handle_dut(args: argparse.Namespace) -> int:
                         us_per_inference=args.us_per_inference, mode=args.mode, vendor=args.vendor,
                         faults=args.faults, start_us=args.start_us, result_format=args.result_format,
                         interface_board=args.interface_board, dut_baud=args.dut_baud, model_id=args.model_id,
-                        lpm01a=lpm)
+                        lpm01a=lpm, realtime=args.realtime)
     except OSError as exc:
         raise TinyperfError("--tcp" if args.tcp is not None else "--pty", f"cannot serve ({exc})",
                             "pick another --tcp port, or use --pty") from None
@@ -116,8 +120,9 @@ def handle_dut(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     board = "" if args.interface_board == "none" else f" behind a {args.interface_board} interface board"
+    pace = ", real time" if args.realtime else ""
     console.print(f"{wl.id} DUT emulator{board} on [bold]{rig.url}[/] ({args.mode} mode, "
-                  f"{rig.dut.us_per_inference:g} us/inference); Ctrl-C to stop", highlight=False)
+                  f"{rig.dut.us_per_inference:g} us/inference{pace}); Ctrl-C to stop", highlight=False)
     if rig.monitor_url:
         console.print(f"LPM01A emulator on [bold]{rig.monitor_url}[/] ({args.power_mw} mW)", highlight=False)
     if args.ready_file:

@@ -8,7 +8,7 @@ from pathlib import Path
 from tinyperf.core.config import ENV_RESULTS, results_dir
 from tinyperf.core.console import console
 from tinyperf.core.errors import ResultsError
-from tinyperf.outputs.report import FittedTable, fmt, summary_table, warnings_of
+from tinyperf.outputs.report import MISSING, FittedTable, fmt, summary_table, warnings_of
 from tinyperf.engine.rundir import load_run
 
 WINDOW_FORMATS = {"elapsed_s": ".3f", "throughput_ips": ",.1f", "lat_median_us": ",.1f"}
@@ -39,7 +39,10 @@ def locate(run_dir: str | Path) -> Path:
 
 
 def handle(args: argparse.Namespace) -> int:
-    run = load_run(locate(args.run_dir))
+    path = locate(args.run_dir)
+    if not (path / "run.json").is_file() and _has_results_txt(path):
+        return _show_results_files(path)
+    run = load_run(path)
     console.print(summary_table(run))
     m = run.meta.get("machine", {})
     console.print(f"[dim]machine: {m.get('hostname')} · {m.get('cpu')} · {m.get('os')} · Python {m.get('python')} · "
@@ -65,6 +68,31 @@ def handle(args: argparse.Namespace) -> int:
         console.print(f"[yellow]warning:[/] {w}", highlight=False)
     if not run.complete:
         console.print(f"[yellow]status {run.status}: continue with `tinyperf run --resume {run.path}`[/]")
+    return 0
+
+
+def _has_results_txt(path: Path) -> bool:
+    return path.name == "results.txt" if path.is_file() else next(path.rglob("results.txt"), None) is not None
+
+
+def _show_results_files(path: Path) -> int:
+    """A folder of results.txt files without a run.json: an official runner session or a submission tree."""
+    from tinyperf.outputs.results_txt import FIGURES, read_results_files
+
+    table = read_results_files(path)
+    heads = {"throughput_ips": "inf./sec.", "top1_pct": "top-1 %", "auc": "AUC", "energy_uj_per_inf": "uJ/inf.",
+             "power_mw": "mW"}
+    shown = [c for c in FIGURES if table[c].notna().any()]
+    t = FittedTable(title=f"results.txt files under {path}")
+    t.add_column("benchmark")
+    t.add_column("mode")
+    for c in shown:
+        t.add_column(heads[c], justify="right")
+    t.add_column("official runner errors")
+    for _, r in table.iterrows():
+        t.add_row(str(r["benchmark"]), r["mode"] or MISSING,
+                  *(fmt(r[c], ".4f" if c == "energy_uj_per_inf" else ".3f") for c in shown), r["errors"] if isinstance(r["errors"], str) else MISSING)
+    console.print(t)
     return 0
 
 

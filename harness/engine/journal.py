@@ -122,6 +122,7 @@ class Window(Record):
     retries: int = 0
     energy_j: float | None = None
     energy_uj_per_inf: float | None = None
+    voltage_mv: float | None = None  # energy windows: the supply the monitor gave the DUT
     lat_median_us: float | None = None
     lat_p90_us: float | None = None
     lat_p99_us: float | None = None

@@ -97,6 +97,8 @@ def window_row(workload: Workload, mode: str, index: int, item: Item, inf: Infer
         row[f"lat_{key}_us"] = getattr(lat, key) if lat else None
     if inf.extra:
         row["extra"] = inf.extra
+        if inf.extra.get("voltage_mv") is not None:
+            row["voltage_mv"] = inf.extra["voltage_mv"]  # the supply every energy row was measured at
     return row
 
 

@@ -80,7 +80,7 @@ def test_a_rules_length_run_costs_no_wall_time(data: Path, tmp_path: Path) -> No
     assert acc.loc["ad01", "n_files"] == 6 and 0.0 <= acc.loc["ad01", "auc"] <= 1.0
     assert pd.isna(acc.loc["ad01", "top1_pct"])  # the scoring's own column, the other left missing
     txt = (run.path / "ad01" / "results.txt").read_text()
-    assert "Median throughput is 2000.000 inf./sec." in txt and "AUC: " in txt and "Top-1" not in txt
+    assert "ulp-mlperf: Median throughput is   2000.000 inf./sec." in txt and "ulp-mlperf: AUC = " in txt, txt
     shown = run_cli("show", run.path, env={"COLUMNS": "80"})
     assert shown.returncode == 0 and "fake device" in shown.stdout, shown.stdout
 

@@ -20,6 +20,7 @@ from tinyperf.engine.journal import read_journal
 from tinyperf.engine.rundir import JOURNAL, RUN_JSON, RunLock
 from tests.harness.cli_helpers import only_run_dir, tinyperf
 from tests.harness.test_interrupt_resume import _interrupt_halfway
+from tinyperf.outputs.results_txt import parse_results_txt
 
 
 def _ic01_args(models_dir: Path, data_dir: Path) -> list:
@@ -40,13 +41,13 @@ def test_partial_figures_never_look_like_results(interrupted_ic01: Path) -> None
     run_dir = interrupted_ic01
     assert not (run_dir / "ic01" / "results.txt").exists()  # the submission checker finds nothing to accept
     partial = (run_dir / "ic01" / "results.partial.txt").read_text()
-    assert partial.startswith("PARTIAL (run incomplete)") and "Top-1: " in partial and "--resume" in partial
+    assert partial.startswith("PARTIAL (run incomplete)") and "Top 1% = " in partial and "--resume" in partial
     assert set(load_run(run_dir).summary["run_status"]) == {"incomplete"}
     shown = tinyperf("show", run_dir)
     assert "partial" in shown.stdout and "incomplete" in shown.stdout
     r = tinyperf("run", "--resume", run_dir)
     assert r.returncode == 0, r.stderr
-    assert (run_dir / "ic01" / "results.txt").read_text() == "Top-1: 86.5%\n"
+    assert parse_results_txt((run_dir / "ic01" / "results.txt").read_text())["top1_pct"] == 86.5
     assert not (run_dir / "ic01" / "results.partial.txt").exists()
 
 
@@ -142,7 +143,7 @@ def test_a_run_is_marked_complete_only_after_its_outputs(models_dir: Path, data_
     monkeypatch.undo()
     r = tinyperf("run", "--resume", run_dir)  # every sample is journalled: only the outputs are written
     assert r.returncode == 0, r.stderr
-    assert (run_dir / "ic01" / "results.txt").read_text() == "Top-1: 86.5%\n"
+    assert parse_results_txt((run_dir / "ic01" / "results.txt").read_text())["top1_pct"] == 86.5
 
 
 def _edit_config(run_dir: Path, edit) -> None:

@@ -40,7 +40,7 @@ def test_each_workload_carries_a_scoring_object_that_writes_its_own_lines() -> N
 
     assert {w.scoring for w in WORKLOADS.values()} <= set(SCORINGS)
     assert KWS01.scoring is TOP1 and AD01.scoring is AUC
-    assert TOP1.results_line(90.14) == "Top-1: 90.1%" and AUC.results_line(0.8587) == "AUC: 0.859"
+    assert TOP1.results_line(90.14) == "Top 1% = 90.1" and AUC.results_line(0.8587) == "AUC = 0.859"
     assert TOP1.cell(90.14) == "90.1 %" and AUC.cell(0.8587) == "AUC 0.859"
     assert TOP1.target(90.0) == "top-1 >= 90 %" and AUC.target(0.85) == "AUC >= 0.85"
     assert TOP1.predict(np.array([0.1, 0.7, 0.2])) == (1, 0.7) and AUC.predict(np.array([3.5])) == (None, 3.5)

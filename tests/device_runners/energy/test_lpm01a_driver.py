@@ -229,7 +229,7 @@ def test_open_energy_monitor_and_transcript(tmp_path):
             # at 3.3 V the emulated DUT (5 mW at 1.8 V, a constant current) draws 5 x 3.3 / 1.8 mW
             assert monitor.window(0, 1).average_power_w * 1e3 == pytest.approx(5.0 * 3.3 / 1.8, rel=0.01)
     text = (tmp_path / "lpm01a.log").read_text()
-    assert "> volt 3300m" in text and "< ack start" in text and "< event 2 ris @" in text and "> hrc" in text
+    assert "> volt 3300m" in text and "< ack start" in text and "< event 01 ris @" in text and "> hrc" in text
 
 
 def test_missing_port_is_a_user_error():

@@ -82,9 +82,35 @@ def test_stream_places_events_and_status_lines(emu):
         elif line and line[0].isdigit():
             count += len(parse_values(line))
     assert count == 2500 == emulator.stats.samples
-    assert marks == [("TimeStamp: 001s 000ms, buff 00%", 1000), ("event 1 ris", 1234),
-                     ("TimeStamp: 002s 000ms, buff 00%", 2000), ("event 2 ris", 2000)]
+    assert marks == [("TimeStamp: 001s 000ms, buff 00%", 1000), ("event 00 ris", 1234),
+                     ("TimeStamp: 002s 000ms, buff 00%", 2000), ("event 01 ris", 2000)]
     assert "ack stop\r\n" in wire.text() and wire.text().endswith("Acquisition completed\r\nPowerShield > ")
+
+
+def test_an_event_goes_out_with_its_samples_before_event_at_returns(emu):
+    """The MLPerf Tiny runner reads the monitor as soon as `infer` returns: the window must be there."""
+    clock, emulator, wire = emu
+    start(emulator)
+    t0 = emulator.acquisition_start_us
+    emulator.event_at(t0 + 300_000)
+    clock.advance_us(1_200_000)
+    emulator.event_at(t0 + 1_500_000)
+    tail = wire.text().split("ack start\r\n", 1)[1]
+    assert tail.rstrip().endswith("event 01 ris")  # sent at once, no wait for the emitter thread
+    before = tail.split("event 01 ris")[0]
+    values = sum(len(parse_values(line)) for line in before.split("\r\n") if line[:1].isdigit())
+    assert values == 1500
+
+
+def test_pwr_off_is_accepted_while_acquiring(emu):
+    """The official runner switches the DUT off before `stop`, as the real firmware allows."""
+    clock, emulator, wire = emu
+    start(emulator)
+    emulator.receive(b"pwr off\n")
+    assert "ack pwr off\r\n" in wire.text() and emulator.acquiring and not emulator.powered
+    clock.advance_us(5_000)
+    emulator.receive(b"stop\n")
+    assert wire.text().endswith("Acquisition completed\r\nPowerShield > ")
 
 
 def test_configuration_is_refused_while_acquiring(emu):

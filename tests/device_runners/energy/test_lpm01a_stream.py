@@ -67,3 +67,18 @@ def test_setup_sequence_is_the_mlperf_tiny_runners():
     assert setup_commands(1800) == ["htc", 'lcd 1 "MLPerf Tiny"', 'lcd 2 "     monitor    "', "pwr off",
                                     "acqtime inf", "trigdelay 0", "trigsrc sw", "eventsrc d7 fal",
                                     "output energy", "format ascii_dec", "freq 1k", "volt 1800m"]
+
+
+def test_one_codec_serves_the_driver_and_the_emulator():
+    """The emulator writes the stream with the functions the driver reads it with (issue 7, part 5)."""
+    from tinyperf.device_runners.emulators import lpm01a as emulator
+    from tinyperf.device_runners.energy import lpm01a as driver
+    from tinyperf.device_runners.energy import lpm01a_codec as codec
+
+    assert driver.format_value is codec.format_value is emulator.format_value
+    assert driver.parse_values is codec.parse_values and driver.parse_event is codec.parse_event
+    assert emulator.format_event is codec.format_event and emulator.format_status is codec.format_status
+    assert codec.format_event(0) == "event 00 ris" and codec.parse_event(codec.format_event(12)) == "12"
+    assert codec.parse_status(codec.format_status(3000, 7)) == (3.0, 7)
+    for joules in (5e-6, 1.2345e-9, 0.0123):
+        assert codec.parse_values(codec.format_value(joules))[0] == pytest.approx(joules, rel=1e-3)

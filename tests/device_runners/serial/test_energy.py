@@ -10,6 +10,7 @@ import pytest
 
 from tests.device_runners.serial import helpers as H
 from tests.harness.cli_helpers import only_run_dir, tinyperf
+from tinyperf.outputs.results_txt import parse_results_txt
 
 
 def test_energy_run_reports_100_uj_per_inference(models_dir, data_dir, tmp_path) -> None:
@@ -21,16 +22,18 @@ def test_energy_run_reports_100_uj_per_inference(models_dir, data_dir, tmp_path)
                      "--voltage-mv", "1800", "--workload", "kws01", "--data-dir", data_dir, "--out", tmp_path / "out")
     assert r.returncode == 0, r.stdout + r.stderr
     run_dir = only_run_dir(tmp_path / "out")
-    text = (run_dir / "kws01" / "results.txt").read_text()
-    assert text.startswith("Median energy cost is ") and text.rstrip().endswith(" uJ/inf.")
-    value = float(text.split("is ")[1].split(" uJ")[0])
-    assert value == pytest.approx(100.0, rel=0.01)
+    text = (run_dir / "kws01" / "results.txt").read_bytes().decode()
+    # the official runner's energy block: per-trial figures, the median with 4 decimals, CRLF
+    assert text.startswith("Power Edition Output\r\nEnergy data for trial 0\r\n") and text.count("Energy data for trial") == 5
+    assert "\r\nMedian energy cost is 100.0000 uJ/inf.\r\n" in text
+    assert parse_results_txt(text)["energy_uj_per_inf"] == pytest.approx(100.0, rel=0.01)
     windows = pd.read_parquet(run_dir / "windows.parquet")
     windows = windows[windows["mode"] == "energy"]
     assert len(windows) == 5 and (windows["elapsed_s"] >= 10.0).all()
     assert windows["energy_uj_per_inf"].median() == pytest.approx(100.0, rel=0.01)
+    assert (windows["voltage_mv"] == 1800).all()  # every energy row says what supply it was measured at
     session = pd.read_parquet(run_dir / "summary.parquet").iloc[0]
-    assert session["runner"] == "serial"
+    assert session["runner"] == "serial" and session["voltage_mv"] == 1800
     transcript = (run_dir / "serial-transcript.log").read_text()
     assert "> dut infer " in transcript and "[dut]: m-infer-done" in transcript
 
