@@ -67,13 +67,15 @@ def _check_energy_setup(opts: dict[str, Any]) -> None:
 
 def _check_firmware(url: str, ident: Any, wl: str) -> None:
     """The board's `profile` model id must be the workload's."""
+    from tinyperf.workloads.catalog import WORKLOADS
+
     if ident.model is None:
         raise DeviceError(url, f"the DUT ('{ident.name}') names no model in its `profile` reply",
                           f"pass --no-model-check if its firmware is known to run {wl}")
     if ident.model != wl:
         raise DeviceError(url, f"the DUT ('{ident.name}') runs {ident.model} firmware, but the workload is {wl}",
                           f"flash {wl} firmware, or run --workload {ident.model}"
-                          if ident.model in ("kws01", "vww01", "ic01", "ad01")
+                          if ident.model in WORKLOADS
                           else f"flash {wl} firmware (or pass --no-model-check)")
 
 
@@ -117,6 +119,7 @@ class SerialSession:
         self.mode = config.mode
         self.resource = _resource(opts)
         self.board = opts.get("interface_board") or "none"
+        self.device_name = opts.get("device_name")
         if self.board not in BOARDS:
             raise DeviceError(None, f"--interface-board {self.board} is not one of {', '.join(BOARDS)}", None)
         if self.mode == "energy":
@@ -247,7 +250,8 @@ class SerialSession:
             "kernels": "device firmware",
             "threads": None,
             "backend": "device firmware (EEMBC serial protocol)",
-            "device": ident.name,
+            # a lab names each board: two boards with one firmware (one vendor string) are two systems
+            "device": self.device_name or ident.name,
             "port": self.resource.url,
             "baud": self.resource.baud,
             "dut_name": ident.name,
@@ -336,6 +340,9 @@ class SerialRunner(Runner):
         group.add_argument("--port", metavar="PORT",
                            help="serial port or URL of the DUT (or of its interface board): /dev/ttyACM0, COM3, "
                            "socket://host:port, rfc2217://host:port (`tinyperf devices` lists ports)")
+        group.add_argument("--device-name", metavar="NAME",
+                           help="name of this board in results and leaderboards (default: the DUT's `name` "
+                           "vendor string; a lab run passes each board's inventory name)")
         group.add_argument("--baud", type=NUMBER_OPTIONS["baud"], metavar="N",
                            help=f"baud rate of the port (default {DEFAULT_BAUD}; some ad01 firmware uses 921600)")
         group.add_argument("--interface-board", choices=BOARDS, metavar="KIND",
