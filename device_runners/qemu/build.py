@@ -384,7 +384,8 @@ def _write_config(options: BuildOptions, sources: FirmwareSources, desc: dict[st
         f"#define TP_INPUT_BYTES {facts.input_bytes}",
         f"#define TP_OUTPUT_ELEMENTS {facts.output_elements}",
         f"#define TP_OUTPUT_ELEMENT_BYTES {facts.output_element_bytes}",
-        f"#define TP_RESULT_MSE {1 if wl.scoring == 'auc' else 0}",
+        # a scoring that reports one value for a vector output is the anomaly detector's window MSE
+        f"#define TP_RESULT_MSE {1 if wl.n_results == 1 and facts.output_elements > 1 else 0}",
         "#define TP_INFO_LIST " + " ".join(f"X({_c_string(k)}, {_c_string(v)})" for k, v in info.items()),
     ]
     (gen / "tp_config.h").write_text("\n".join(lines) + "\n")
