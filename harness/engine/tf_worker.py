@@ -14,7 +14,6 @@ import tempfile
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO
 
 Spawn = Callable[[IO[str]], subprocess.Popen]
