@@ -243,7 +243,7 @@ class Terminated(KeyboardInterrupt):
 
 
 @contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
+def sigterm_as_interrupt() -> Iterator[None]:
     """SIGTERM (a kill, a CI timeout) ends the run as cleanly as Ctrl-C does."""
     def handler(signum, frame):
         raise Terminated
@@ -376,7 +376,7 @@ class Orchestrator:
     def execute(self) -> Run:
         status = "incomplete"
         try:
-            with _sigterm_as_interrupt(), run_progress() as progress:
+            with sigterm_as_interrupt(), run_progress() as progress:
                 for wl in self.plan.workloads:
                     self.run_workload(get_workload(wl), progress)
             status = "complete"
@@ -396,7 +396,7 @@ class Orchestrator:
         that says 'running' with no live writer, i.e. incomplete, which --resume finishes."""
         self.writer.close_journal()
         try:
-            with _sigterm_as_interrupt():
+            with sigterm_as_interrupt():
                 run = load_run(self.writer.dir, status=status)
                 write_outputs(run)
         except BaseException:
@@ -466,8 +466,15 @@ def start(plan: RunPlan, command: list[str] | None = None) -> Run:
     return Orchestrator(plan, writer, resolved=resolved).execute()
 
 
-def resume(directory: str | Path, command: list[str] | None = None) -> Run:
-    """Finish an interrupted run; a complete run whose outputs are missing gets them rebuilt."""
+#: runner options a resume may change: where the device is now (a board re-plugged as another port)
+RELOCATE_OPTIONS = ("port", "baud")
+
+
+def resume(directory: str | Path, command: list[str] | None = None, relocate: dict[str, Any] | None = None) -> Run:
+    """Finish an interrupted run; a complete run whose outputs are missing gets them rebuilt.
+
+    `relocate` gives the device's new port/baud (nothing that changes what is measured), recorded
+    with the resume command."""
     directory = Path(directory)
     read_run_files(directory)  # a clear line for a folder that is not a run, before any lock file is made
     lock = RunLock.acquire(directory)  # held until the run is written: a second --resume is refused here
@@ -484,12 +491,21 @@ def resume(directory: str | Path, command: list[str] | None = None) -> Run:
                           "them from the journal[/]")
             return rebuild_outputs(directory, lock)
         plan = RunPlan.from_config(existing.meta.get("config"), directory / RUN_JSON)
+        moved = {k: v for k, v in (relocate or {}).items() if k in RELOCATE_OPTIONS and v is not None
+                 and plan.runner_options.get(k) != v}
+        if moved:
+            plan.runner_options.update(moved)
+            get_runner(plan.runner).preflight(plan.runner_options)
         writer, journal = RunWriter.reopen(directory, lock)
     except BaseException:
         lock.release()
         raise
-    if command:
-        writer.meta.setdefault("resume_commands", []).append({"argv": shlex.join(command), "cwd": os.getcwd()})
+    if command or moved:
+        entry: dict[str, Any] = {"argv": shlex.join(command or []), "cwd": os.getcwd()}
+        if moved:
+            entry["relocated"] = moved  # the sessions' `describe` also records the port each used
+            writer.meta["config"] = asdict(plan)
+        writer.meta.setdefault("resume_commands", []).append(entry)
         writer.save_meta()
     if writer.journal.repaired_bytes:
         console.print(f"[yellow]{directory / JOURNAL}: its last line was cut short ({writer.journal.repaired_bytes} "

@@ -170,6 +170,11 @@ def compare(paths: list[str | Path]) -> pd.DataFrame:
     return table
 
 
+def _same(column: pd.Series, value: Any) -> pd.Series:
+    """Equality where a missing value matches a missing value (NaN == NaN is False in pandas)."""
+    return column.isna() if value is None or (isinstance(value, float) and np.isnan(value)) else column == value
+
+
 def _int_or_none(v: Any) -> int | None:
     return None if v is None or pd.isna(v) else int(v)
 
@@ -181,8 +186,11 @@ def leaderboard_rows(runs: list[Run]) -> pd.DataFrame:
     perf = table[table["mode"].isin(["performance", "energy"])]
     acc = table[table["mode"] == "accuracy"]
     for _, p in perf.iterrows():
-        a = acc[(acc["workload"] == p["workload"]) & (acc["model_sha256"] == p["model_sha256"])
-                & (acc["runner"] == p["runner"]) & (acc["hostname"] == p["hostname"])]
+        # the same system's quality: a board runs its own firmware (no model sha256: missing equals missing),
+        # and two boards on one host are two systems (device)
+        a = acc[(acc["workload"] == p["workload"]) & _same(acc["model_sha256"], p["model_sha256"])
+                & (acc["runner"] == p["runner"]) & _same(acc["device"], p.get("device"))
+                & (acc["hostname"] == p["hostname"])]
         same_kernels = a[(a["kernels"] == p["kernels"]) & (a["threads"] == p["threads"])]
         a = same_kernels if len(same_kernels) else a  # --kernels X scores with X too: that is this system's quality
         quality = None
