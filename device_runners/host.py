@@ -273,6 +273,10 @@ class HostRunner(Runner):
                 session.model.check_runs()  # ... and running once: some defects show only at invoke
         finally:
             session.close()  # (a TFLM session's model was already run once by its memory probe)
+        if not isinstance(session, HostSession) and config.model is not None:
+            # TFLM runs a weight whose data is missing (a flipped buffer index) without a word;
+            # LiteRT checks every constant tensor at invoke, so a corrupt file is refused either way
+            LiteRTModel(config.model.path, "reference", 1).check_runs()
 
     def open(self, config: RunnerConfig) -> HostSession:
         kernels, note = self.resolve_kernels(config)

@@ -299,7 +299,8 @@ def leaderboard_rows(runs: list[Run]) -> tuple[pd.DataFrame, list[str]]:
             quality = next((best[c] for c in reversed(scoring_columns()) if pd.notna(best.get(c))), None)
             if quality is not None and best.get("complete") is not None and not pd.isna(best.get("complete")) \
                     and not bool(best.get("complete")):
-                partial = f" accuracy withheld: partial ({best.get('n_files')} files)"  # never ranked as a result
+                files = best.get("n_files")
+                partial = f" accuracy withheld: partial ({_int_or_none(files)} files)"  # never ranked as a result
                 quality = None
             sources += [path for path in a.iloc[0]["run_paths"] if path not in sources]
         has_power = pd.notna(p.get("energy_uj_per_inf"))
