@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinyperf.engine.journal import (JOURNAL, KINDS, CalibrationRecord, JournalWriter, Sample, Session, Skipped,
+from tinyperf.engine.journal import (JOURNAL, KINDS, CalibrationRecord, JournalWriter, Load, Sample, Session, Skipped,
                                      WarningRecord, Window, confined, load_latencies, read_journal)
 
 EXAMPLES = [
@@ -20,6 +20,10 @@ EXAMPLES = [
            results=[0.1, 0.9]),
     Skipped(workload="ad01", mode="accuracy", reason="no sample set"),
     WarningRecord(workload="kws01", mode="energy", source="serial", message="buffer at 7 %"),
+    Load(workload="kws01", mode="performance", phase="before", cpus=2, loadavg_1m=0.4, governor="performance",
+         busy_processes=[{"pid": 7, "name": "yes", "cpu_pct": 99.0}]),
+    Window(workload="kws01", mode="energy", window=0, file="a.bin", n=100, warmup=10, elapsed_s=10.0,
+           trace_file="traces/kws01_energy_w0.npy", trace_period_s=0.001),
 ]
 
 
