@@ -228,7 +228,7 @@ class HostSession:
 class HostRunner(Runner):
     name = "host"
     max_window_inferences = 20_000_000  # every inference's latency is kept in memory (about 40 bytes each)
-    summary = "LiteRT interpreter on this machine"
+    summary = "LiteRT interpreter on this machine (--kernels tflm-reference: TensorFlow Lite Micro)"
     needs_model = True
     modes = ("performance", "accuracy")
     kernels = KERNELS
