@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from tests.device_runners.serial import helpers as H
@@ -47,9 +48,9 @@ def expected(models_dir, data_dir) -> dict[str, np.ndarray]:
 
 
 @contextlib.contextmanager
-def proxied(models_dir: Path, tmp_path: Path, faults: Faults) -> Iterator[FaultProxy]:
+def proxied(models_dir: Path, tmp_path: Path, faults: Faults, *emulator_args: str) -> Iterator[FaultProxy]:
     with H.emulator_process("--workload", "kws01", "--models-dir", str(models_dir), "--tcp", "0",
-                            "--us-per-inference", str(US_PER_INFERENCE), tmp_path=tmp_path) as info:
+                            "--us-per-inference", str(US_PER_INFERENCE), *emulator_args, tmp_path=tmp_path) as info:
         proxy = FaultProxy(int(info["port"].rsplit(":", 1)[1]), faults)
         try:
             yield proxy
@@ -98,10 +99,18 @@ def test_shape_keeping_corruption_never_becomes_a_wrong_number(faults, what, mod
     assert exact_or_clear_stop(r, tmp_path / "out", expected) == "exact", r.stdout + r.stderr
 
 
+#: two ways to make the emulator keep time like a board: the proxy holds the closing stamp back,
+#: or the emulator itself runs in real time (`--realtime`, it then answers `clock` as real)
+PACING = {"proxy": (True, ()), "emulator": (False, ("--realtime",))}
+
+
+@pytest.mark.parametrize("pacing", sorted(PACING))
 @pytest.mark.parametrize("digit", [6, 7])  # 0.1 s and 1 s: far above what host timing can hide
-def test_a_closing_stamp_flipped_identically_on_every_retry_stops_the_run(digit, models_dir, subset, tmp_path) -> None:
-    faults = Faults(seed=14, realtime=True, closing_lap_digit=digit)
-    with proxied(models_dir, tmp_path, faults) as proxy:
+def test_a_closing_stamp_flipped_identically_on_every_retry_stops_the_run(digit, pacing, models_dir, subset,
+                                                                          tmp_path) -> None:
+    shim, emulator_args = PACING[pacing]
+    faults = Faults(seed=14, realtime=shim, closing_lap_digit=digit)
+    with proxied(models_dir, tmp_path, faults, *emulator_args) as proxy:
         r = run(proxy, subset, tmp_path / "out", "-m", "performance", "--min-window", "0.5")
     text = " ".join((r.stdout + r.stderr).split())
     assert faults.done.get("closing_lap_flip", 0) > 0
@@ -109,15 +118,21 @@ def test_a_closing_stamp_flipped_identically_on_every_retry_stops_the_run(digit,
     assert "than the" in text and "the host saw between its two timestamps" in text, text
 
 
-def test_performance_through_a_clean_realtime_proxy_is_exact(models_dir, subset, tmp_path) -> None:
+@pytest.mark.parametrize("pacing", sorted(PACING))
+def test_performance_through_a_clean_realtime_link_is_exact(pacing, models_dir, subset, tmp_path) -> None:
     """The host-clock checks do not refuse an honest DUT that takes its time."""
-    faults = Faults(seed=15, realtime=True)
-    with proxied(models_dir, tmp_path, faults) as proxy:
+    shim, emulator_args = PACING[pacing]
+    faults = Faults(seed=15, realtime=shim)
+    with proxied(models_dir, tmp_path, faults, *emulator_args) as proxy:
         r = run(proxy, subset, tmp_path / "out", "-m", "performance", "--min-window", "0.5")
     assert r.returncode == 0, r.stdout + r.stderr
-    assert faults.done.get("clock_hidden", 0) > 0
-    results = (only_run_dir(tmp_path / "out") / "kws01" / "results.txt").read_text()
-    assert results.startswith(f"Median throughput is {1e6 / US_PER_INFERENCE:.1f}"), results
+    assert shim == (faults.done.get("clock_hidden", 0) > 0)
+    describe = [json.loads(l) for l in (only_run_dir(tmp_path / "out") / "journal.jsonl").read_text().splitlines()
+                if '"session"' in l]
+    assert describe and all(d["describe"]["device_clock"] == "real" for d in describe)
+    windows = pd.read_parquet(only_run_dir(tmp_path / "out") / "windows.parquet")
+    windows = windows[windows["mode"] == "performance"]
+    assert len(windows) == 5 and np.allclose(windows["throughput_ips"], 1e6 / US_PER_INFERENCE, rtol=1e-12, atol=0)
 
 
 @pytest.mark.parametrize("flood, interval", [(b"", 0.001), (b"m-debug tick\r\n", 0.015)])
