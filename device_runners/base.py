@@ -80,6 +80,8 @@ class Runner:
     #: kernel back-ends this runner offers, and the default per mode
     kernels: ClassVar[tuple[str, ...]] = ()
     default_kernels: ClassVar[dict[str, str]] = {}
+    #: whether --threads N > 1 means anything (an interpreter with a thread pool)
+    threaded: ClassVar[bool] = True
     #: the most inferences one window may ask for (a protocol's counter width, memory for latencies)
     max_window_inferences: ClassVar[int | None] = None
 
@@ -103,6 +105,12 @@ class Runner:
     def preflight(cls, options: dict[str, Any]) -> None:
         """Raise the error a session would raise for options that cannot work (a port that does
         not exist), before a run directory is made. Must not touch the device itself."""
+
+    @classmethod
+    def check_plan(cls, workloads: list[str], modes: list[str], options: dict[str, Any]) -> None:
+        """Raise the error a session of this plan would raise (a mode the set-up cannot run, a
+        device flashed for another workload), before a run directory is made. May ask the
+        device who it is; must leave it as it was."""
 
     @classmethod
     def check_model(cls, config: RunnerConfig) -> None:

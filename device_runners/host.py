@@ -1,8 +1,12 @@
 """Host runner: the LiteRT (ai-edge-litert) interpreter on this machine.
 
 Kernel back-ends:
-- `reference`: LiteRT's reference kernels, the same integer arithmetic as TensorFlow Lite Micro,
-  so host accuracy equals what the model scores on a microcontroller (accuracy-mode default);
+- `tflm-reference`: the real TensorFlow Lite Micro interpreter (tflite-micro package), the
+  arithmetic a microcontroller running TFLM computes; the accuracy-mode default where the package
+  is installed and TFLM can run the model (see device_runners/tflm.py);
+- `reference`: LiteRT's reference kernels; the same top-1 as TFLM on the MLPerf Tiny models, but
+  not bit-identical (FULLY_CONNECTED rounds differently by 1 LSB on some inputs); the accuracy
+  default otherwise;
 - `builtin`: LiteRT's optimized kernels, no delegate;
 - `xnnpack`: the default XNNPACK delegate (performance-mode default).
 """
@@ -21,7 +25,12 @@ from tinyperf.core.errors import ModelError
 from tinyperf.core.native_stderr import native_stderr
 from tinyperf.core.provenance import cpu_model
 
-KERNELS = ("reference", "builtin", "xnnpack")
+#: what LiteRT itself offers; the host runner adds TFLM's reference kernels
+LITERT_KERNELS = ("reference", "builtin", "xnnpack")
+TFLM_KERNELS = "tflm-reference"
+KERNELS = (*LITERT_KERNELS, TFLM_KERNELS)
+ARITHMETIC = {"reference": "LiteRT reference kernels", "builtin": "LiteRT optimized kernels",
+              "xnnpack": "XNNPACK (LiteRT delegate)"}
 
 
 def litert_version() -> str:
@@ -61,6 +70,26 @@ def _load_fix(message: str) -> str:
     return "the file is corrupt or truncated: re-download or re-convert it"
 
 
+def quantize_real(real: np.ndarray, dtype: np.dtype, scale: float, zero: int, path=None) -> np.ndarray:
+    """The integer tensor an int8/int16 model input holds for `real` (round half to even, clipped),
+    exactly as the firmware's quantization; float inputs pass through as `dtype`."""
+    if dtype.kind == "f":
+        return real.astype(dtype)
+    if not scale:
+        raise ModelError(path, f"integer input ({dtype.name}) without quantization parameters",
+                         "convert the model with input quantization, or with a float input")
+    info = np.iinfo(dtype)
+    q = np.round(real.astype(np.float64) / scale) + zero
+    return np.clip(q, info.min, info.max).astype(dtype)
+
+
+def dequantize_raw(raw: np.ndarray, scale: float, zero: int) -> np.ndarray:
+    """Real values of an output tensor (float32); a float or unquantized output is returned as float32."""
+    if np.dtype(raw.dtype).kind == "f" or not scale:
+        return raw.astype(np.float32)
+    return ((raw.astype(np.float32) - zero) * np.float32(scale)).astype(np.float32)
+
+
 def invoke_error(path: Any, exc: Exception) -> ModelError:
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return ModelError(path, f"LiteRT loads this model but cannot run it ({first})",
@@ -73,8 +102,8 @@ class LiteRTModel:
     def __init__(self, path, kernels: str = "reference", threads: int | None = 1, delegates: list | None = None):
         from ai_edge_litert.interpreter import Interpreter
 
-        if kernels not in KERNELS:
-            raise ModelError(None, f"unknown kernel back-end '{kernels}'", f"use one of {', '.join(KERNELS)}")
+        if kernels not in LITERT_KERNELS:
+            raise ModelError(None, f"unknown LiteRT kernel back-end '{kernels}'", f"use one of {', '.join(LITERT_KERNELS)}")
         try:
             with _native_stderr_filtered():
                 self.interpreter = Interpreter(model_path=str(path), num_threads=threads,
@@ -100,25 +129,11 @@ class LiteRTModel:
         return np.dtype(self.input["dtype"]).name
 
     def quantize_input(self, real: np.ndarray) -> np.ndarray:
-        dtype = np.dtype(self.input["dtype"])
-        real = real.reshape(self.input_shape)
-        if dtype.kind == "f":
-            return real.astype(dtype)
         scale, zero = self.input["quantization"]
-        if not scale:
-            raise ModelError(self.path, f"integer input ({dtype.name}) without quantization parameters",
-                             "convert the model with input quantization, or with a float input")
-        info = np.iinfo(dtype)
-        q = np.round(real.astype(np.float64) / scale) + zero
-        return np.clip(q, info.min, info.max).astype(dtype)
+        return quantize_real(real.reshape(self.input_shape), np.dtype(self.input["dtype"]), scale, zero, self.path)
 
     def dequantize_output(self, raw: np.ndarray) -> np.ndarray:
-        if np.dtype(raw.dtype).kind == "f":
-            return raw.astype(np.float32)
-        scale, zero = self.output["quantization"]
-        if not scale:
-            return raw.astype(np.float32)
-        return ((raw.astype(np.float32) - zero) * np.float32(scale)).astype(np.float32)
+        return dequantize_raw(raw, *self.output["quantization"])
 
     def set_input(self, tensor: np.ndarray) -> None:
         self.interpreter.set_tensor(self.input["index"], tensor)
@@ -142,12 +157,14 @@ class LiteRTModel:
 class HostSession:
     runner_name = "host"
 
-    def __init__(self, config: RunnerConfig, delegates: list | None = None):
+    def __init__(self, config: RunnerConfig, delegates: list | None = None, kernels: str | None = None):
         if config.model is None:
             raise ModelError(None, "the host runner needs a model", "pass --model or --models-dir")
         wl = config.workload
         self.workload = wl
-        self.kernels = config.kernels or HostRunner.default_kernels.get(config.mode, "xnnpack")
+        # a LiteRT session: its own fallback is LiteRT's (HostRunner.resolve_kernels picks TFLM first)
+        self.kernels = kernels or config.kernels or ("reference" if config.mode == "accuracy" else "xnnpack")
+        self.arithmetic_note: str | None = None
         self.threads = config.threads if config.threads is not None else 1
         self.model = LiteRTModel(config.model.path, self.kernels, self.threads, delegates)
         in_size = int(np.prod(self.model.input_shape))
@@ -167,6 +184,8 @@ class HostSession:
             "backend": f"ai-edge-litert {litert_version()}",
             "device": cpu_model(),
             "model_input_dtype": self.model.input_dtype,
+            "arithmetic": ARITHMETIC.get(self.kernels, self.kernels),
+            **({"arithmetic_note": self.arithmetic_note} if self.arithmetic_note else {}),
         }
 
     def load(self, data: bytes) -> None:
@@ -213,7 +232,8 @@ class HostRunner(Runner):
     needs_model = True
     modes = ("performance", "accuracy")
     kernels = KERNELS
-    default_kernels = {"accuracy": "reference", "performance": "xnnpack"}
+    #: accuracy: TFLM's arithmetic where it can run the model, else LiteRT reference (`resolve_kernels`)
+    default_kernels = {"accuracy": TFLM_KERNELS, "performance": "xnnpack"}
 
     @classmethod
     def add_arguments(cls, group: argparse._ArgumentGroup) -> None:
@@ -228,12 +248,39 @@ class HostRunner(Runner):
         return None
 
     @classmethod
+    def resolve_kernels(cls, config: RunnerConfig) -> tuple[str, str | None]:
+        """(kernels, note): what --kernels says, else the mode's default. For accuracy the default is
+        the arithmetic closest to a microcontroller: TFLM, unless it is not installed or cannot run
+        this model (float16, hybrid, an op it lacks), then LiteRT reference, with the reason."""
+        if config.kernels:
+            return config.kernels, None
+        kernels = cls.default_kernels.get(config.mode, "xnnpack")
+        if kernels != TFLM_KERNELS:
+            return kernels, None
+        from tinyperf.device_runners.tflm import refusal
+
+        error = refusal(config)
+        if error is None:
+            return kernels, None
+        return "reference", f"LiteRT reference kernels, not TFLite Micro: {error.problem}"
+
+    @classmethod
     def check_model(cls, config: RunnerConfig) -> None:
-        session = HostSession(config)  # loading is the check: LiteRT alone knows which ops it has
+        session = cls().open(config)  # loading is the check: LiteRT (or TFLM) alone knows which ops it has
         try:
-            session.model.check_runs()  # ... and running once: some defects show only at invoke
+            if isinstance(session, HostSession):
+                session.model.check_runs()  # ... and running once: some defects show only at invoke
         finally:
-            session.close()
+            session.close()  # (a TFLM session's model was already run once by its memory probe)
 
     def open(self, config: RunnerConfig) -> HostSession:
-        return HostSession(config)
+        kernels, note = self.resolve_kernels(config)
+        if kernels == TFLM_KERNELS:
+            from tinyperf.device_runners.tflm import TflmSession
+
+            session = TflmSession(config, note)
+            session.runner_name = self.name
+            return session  # type: ignore[return-value]
+        host = HostSession(config, kernels=kernels)
+        host.arithmetic_note = note
+        return host

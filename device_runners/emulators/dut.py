@@ -234,6 +234,8 @@ class DutFirmware:
             self._print(f"m-name-dut-[{self.vendor}]\r\n")
         elif tok == "timestamp":
             self._timestamp()
+        elif tok == "clock":  # not in real firmware: says the timer is simulated (no host-clock checks)
+            self._print("m-clock-[virtual]\r\n")
         elif tok == "profile":
             self._print(f"m-profile-[{FW_VERSION}]\r\n")
             self._print(f"m-model-[{self.model_id}]\r\n")

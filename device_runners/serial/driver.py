@@ -19,6 +19,10 @@ from tinyperf.device_runners.serial.transport import LineTransport
 LONGEST_LINE_BYTES = 120
 #: silence allowed inside a reply that has started, on top of one longest line's wire time
 INTRA_REPLY_SILENCE_S = 0.25
+#: a reply longer than this (bytes) is a device that keeps talking; `db print` asks for more
+DEFAULT_REPLY_BYTES = 8192
+#: on top of the wire time of the longest reply allowed, before a reply that never ends is cut
+REPLY_BUDGET_S = 1.0
 
 
 @dataclass
@@ -32,6 +36,9 @@ class Reply:
     started: bool = False  # at least one DUT line arrived
     silence_s: float = 0.0  # for an incomplete reply: how long the link stayed quiet
     elapsed_s: float = 0.0  # command written -> reply ended
+    sent_at: float = 0.0  # time.monotonic() when the command was written
+    times: list[float] = field(default_factory=list)  # time.monotonic() each of `lines` arrived
+    overrun: bool = False  # lines kept coming past the reply's time budget (a device that never stops)
     stale: list[str] = field(default_factory=list)  # unsolicited lines waiting before the command
 
 
@@ -73,22 +80,30 @@ class EembcLink:
 
     # -- one exchange ----------------------------------------------------------------------
     def exchange(self, command: str, patience: float,
-                 wait_long: Callable[[list[str]], bool] | None = None) -> Reply:
+                 wait_long: Callable[[list[str]], bool] | None = None,
+                 max_bytes: int = DEFAULT_REPLY_BYTES) -> Reply:
         """Send `command`, collect DUT lines until `m-ready` or until the link goes quiet.
 
         `patience` is how long the DUT may stay silent before its reply starts, and while
         `wait_long(lines)` holds (an inference window in progress); once a reply has started
-        and no long wait applies, a short silence ends it as incomplete.
+        and no long wait applies, a short silence ends it as incomplete. However busy the
+        device, the whole exchange ends by `patience` plus the wire time of `max_bytes` plus
+        REPLY_BUDGET_S (`overrun`): a device that never stops talking cannot hold it open.
         """
         reply = Reply(command, stale=self.transport.drain())
         self._begin(command)
         self.transport.write(self.frame(command))
-        t0 = last = time.monotonic()
+        t0 = last = reply.sent_at = time.monotonic()
+        end_by = t0 + patience + REPLY_BUDGET_S + max_bytes * 10.0 / self.dut_baud
         short = self.intra_reply_silence_s
         while True:
             long = not reply.started or (wait_long is not None and wait_long(reply.lines))
-            line = self.transport.read_line(last + (patience if long else short))
+            line = self.transport.read_line(min(end_by, last + (patience if long else short)))
             now = time.monotonic()
+            if line is None and now >= end_by and reply.started:
+                reply.overrun = True
+                reply.elapsed_s = now - t0
+                return reply
             if line is None:
                 tail = self.unframe(self.transport.partial().strip()) if self.transport.partial().strip() else None
                 if tail == READY:  # both bytes of its CRLF were lost, the text arrived
@@ -110,6 +125,7 @@ class EembcLink:
                 reply.elapsed_s = now - t0
                 return reply
             reply.lines.append(dut_line)
+            reply.times.append(now)
 
     def _begin(self, command: str) -> None:
         """Reset per-exchange framing state (boards track their own header)."""

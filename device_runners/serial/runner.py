@@ -22,6 +22,8 @@ from tinyperf.device_runners.base import Inference, Runner, RunnerConfig
 from tinyperf.device_runners.serial.driver import EembcLink
 from tinyperf.device_runners.serial.interface_board import BOARDS, BoardLink, Stm32H573Link, link_class
 from tinyperf.device_runners.serial.protocol import VERIFY_CHOICES, DutClient, WindowReply
+from tinyperf.device_runners.serial.recovery import TRUST_NAME
+from tinyperf.device_runners.serial.replies import MAX_PROTOCOL_COUNT
 from tinyperf.device_runners.serial.resource import DEFAULT_BAUD, SerialResource
 from tinyperf.device_runners.serial.transport import DEFAULT_TRANSCRIPT_MB, TRANSCRIPT_NAME, LineTransport, Transcript
 from tinyperf.core.argtypes import check_option, non_negative_float, non_negative_int, positive_float, positive_int
@@ -51,6 +53,30 @@ def _resource(opts: dict[str, Any]) -> SerialResource:
     return SerialResource(str(port), int(opts.get("baud") or DEFAULT_BAUD))
 
 
+def _check_energy_setup(opts: dict[str, Any]) -> None:
+    """Energy mode needs an interface board and an energy monitor: say so before anything opens."""
+    if (opts.get("interface_board") or "none") == "none":
+        raise DeviceError(None, "energy mode needs the DUT behind an interface board (it is powered by the "
+                          "energy monitor and isolated from the host)",
+                          "pass --interface-board stm32h573 (or arduino) and --energy-monitor")
+    if not opts.get("energy_monitor"):
+        from tinyperf.device_runners.energy import monitor_forms
+
+        raise DeviceError(None, "energy mode needs an energy monitor", f"pass --energy-monitor {monitor_forms()}")
+
+
+def _check_firmware(url: str, ident: Any, wl: str) -> None:
+    """The board's `profile` model id must be the workload's."""
+    if ident.model is None:
+        raise DeviceError(url, f"the DUT ('{ident.name}') names no model in its `profile` reply",
+                          f"pass --no-model-check if its firmware is known to run {wl}")
+    if ident.model != wl:
+        raise DeviceError(url, f"the DUT ('{ident.name}') runs {ident.model} firmware, but the workload is {wl}",
+                          f"flash {wl} firmware, or run --workload {ident.model}"
+                          if ident.model in ("kws01", "vww01", "ic01", "ad01")
+                          else f"flash {wl} firmware (or pass --no-model-check)")
+
+
 class SerialSession:
     """One open DUT; every byte of its dialogue goes to `serial-transcript.log` in the run dir."""
 
@@ -62,10 +88,8 @@ class SerialSession:
         self.board = opts.get("interface_board") or "none"
         if self.board not in BOARDS:
             raise DeviceError(None, f"--interface-board {self.board} is not one of {', '.join(BOARDS)}", None)
-        if self.mode == "energy" and self.board == "none":
-            raise DeviceError(None, "energy mode needs the DUT behind an interface board (it is powered by the "
-                              "energy monitor and isolated from the host)",
-                              "pass --interface-board stm32h573 (or arduino) and --energy-monitor")
+        if self.mode == "energy":
+            _check_energy_setup(opts)
         self.requested_dut_baud = opts.get("dut_baud")
         self.dut_baud = int(self.requested_dut_baud or (ENERGY_DUT_BAUD if self.board != "none" else self.resource.baud))
         max_mb = opts.get("transcript_mb")
@@ -89,7 +113,8 @@ class SerialSession:
                 retries=int(opts.get("retries") if opts.get("retries") is not None else 5),
                 verify=str(opts.get("verify") or "auto"), chunk_size=opts.get("chunk_size"),
                 first_infer_timeout=float(opts.get("infer_timeout") or 120.0),
-                on_window=self._on_window if self.mode == "energy" else None)
+                on_window=self._on_window if self.mode == "energy" else None,
+                trust_file=Path(config.run_dir) / TRUST_NAME if config.run_dir else None)
             self.identity = self.client.open(probe_timestamp=self.mode != "energy")
             if not opts.get("no_model_check"):
                 self._check_model()
@@ -140,17 +165,7 @@ class SerialSession:
         return new
 
     def _check_model(self) -> None:
-        ident = self.identity
-        wl = self.workload.id
-        if ident.model is None:
-            raise DeviceError(self.resource.url, f"the DUT ('{ident.name}') names no model in its `profile` reply",
-                              f"pass --no-model-check if its firmware is known to run {wl}")
-        if ident.model != wl:
-            raise DeviceError(self.resource.url,
-                              f"the DUT ('{ident.name}') runs {ident.model} firmware, but the workload is {wl}",
-                              f"flash {wl} firmware, or run --workload {ident.model}"
-                              if ident.model in ("kws01", "vww01", "ic01", "ad01")
-                              else f"flash {wl} firmware (or pass --no-model-check)")
+        _check_firmware(self.resource.url, self.identity, self.workload.id)
 
     # -- energy ------------------------------------------------------------------------------
     def _open_monitor(self) -> None:
@@ -207,6 +222,7 @@ class SerialSession:
             "profile": ident.profile,
             "model_id": ident.model,
             "timestamp_mode": ident.timestamp_mode,
+            "device_clock": ident.clock,
             "interface_board": None if self.board == "none" else self.board,
             "chunk_size": self.client.chunk_size,
             "verify": self.client.verify,
@@ -280,7 +296,7 @@ class SerialRunner(Runner):
     modes = ("performance", "accuracy", "energy")
     kernels = ()
     default_kernels: dict[str, str] = {}
-    max_window_inferences = 2**32 - 1  # `infer N`: the firmware parses N as a 32-bit unsigned count
+    max_window_inferences = MAX_PROTOCOL_COUNT  # `infer N`: the firmware reads N with atoi(), a 32-bit int
 
     @classmethod
     def add_arguments(cls, group: argparse._ArgumentGroup) -> None:
@@ -306,8 +322,9 @@ class SerialRunner(Runner):
         group.add_argument("--retries", type=NUMBER_OPTIONS["retries"], metavar="N",
                            help="redo a failed command (garbled reply, reset, error) at most N times (default 5)")
         group.add_argument("--verify", choices=VERIFY_CHOICES,
-                           help="read uploads back and repeat inferences until their replies agree: auto (default: after "
-                           "the first link error), always (noisy links), never")
+                           help="auto (default): read every upload back, read results twice, check timestamps against "
+                           "the host clock, and repeat inferences until their replies agree after the first link "
+                           "error; always: repeat from the start (noisy links); never: trust the link")
         group.add_argument("--transcript-mb", type=NUMBER_OPTIONS["transcript_mb"], metavar="MB",
                            help=f"rotate {TRANSCRIPT_NAME} past MB, keeping the newest bytes in two files "
                            f"(default {DEFAULT_TRANSCRIPT_MB}; 0 keeps every byte)")
@@ -339,15 +356,39 @@ class SerialRunner(Runner):
         return SerialSession(config)
 
     @classmethod
-    def device_workloads(cls, options: dict[str, Any]) -> list[str]:
-        """The workload the board's firmware runs (its `profile` model id), so a run without
-        --workload benchmarks what is flashed instead of failing on the other three."""
-        from tinyperf.workloads.catalog import KWS01, WORKLOADS
+    def check_plan(cls, workloads: list[str], modes: list[str], options: dict[str, Any]) -> None:
+        """Energy set-up and the board's firmware, checked before a run directory exists (a
+        failed run would only advise a --resume that fails the same way)."""
+        opts = _options(options)
+        if "energy" in modes:
+            _check_energy_setup(opts)
+        if opts.get("no_model_check"):
+            return
+        ident = cls._identity(opts)
+        for wl in workloads:
+            _check_firmware(cls._url(opts), ident, wl)
+
+    @staticmethod
+    def _url(opts: dict[str, Any]) -> str:
+        return _resource(opts).url
+
+    @classmethod
+    def _identity(cls, options: dict[str, Any]) -> Any:
+        """Ask the board who it is (one short session, no run directory, no monitor)."""
+        from tinyperf.workloads.catalog import KWS01
 
         probe = dict(options or {}, no_model_check=True)
         session = SerialSession(RunnerConfig(workload=KWS01, mode="accuracy", options=probe))
         try:
-            model = session.identity.model
+            return session.identity
         finally:
             session.close()
+
+    @classmethod
+    def device_workloads(cls, options: dict[str, Any]) -> list[str]:
+        """The workload the board's firmware runs (its `profile` model id), so a run without
+        --workload benchmarks what is flashed instead of failing on the other three."""
+        from tinyperf.workloads.catalog import WORKLOADS
+
+        model = cls._identity(_options(options)).model
         return [model] if model in WORKLOADS else []

@@ -28,6 +28,16 @@ class PortGone(DeviceError):
     """The port disappeared (USB unplugged, board reset its USB, emulator or ser2net stopped)."""
 
 
+#: longest a device may keep sending without a pause before it is called a flood (quiet/drain)
+FLOOD_LIMIT_S = 5.0
+#: received bytes kept for error messages (what actually came back)
+RECENT_BYTES = 160
+
+
+class DeviceFlood(DeviceError):
+    """The device never stops sending: no pause long enough to find a clean point in the stream."""
+
+
 #: size at which the transcript moves to serial-transcript.1.log and starts afresh (two files kept)
 DEFAULT_TRANSCRIPT_MB = 64
 
@@ -106,6 +116,7 @@ class LineTransport:
         self.rx_bytes = 0
         self.rx_lines = 0  # complete lines received (a link that sends bytes but never lines is at the wrong baud)
         self._buf = bytearray()
+        self._recent = bytearray()  # the last RECENT_BYTES received, for "what came back" in errors
         self._lines: deque[str] = deque()
         self._fd: int | None = None
         self._sock: socket.socket | None = None
@@ -149,9 +160,13 @@ class LineTransport:
         self._buf.clear()
         return text
 
-    def drain(self) -> list[str]:
-        """Everything already received and not yet consumed, as lines (partial line included)."""
-        while True:
+    def drain(self, limit_s: float = 0.5) -> list[str]:
+        """Everything already received and not yet consumed, as lines (partial line included).
+
+        Bounded: a device that sends faster than this reads returns what came in `limit_s`.
+        """
+        stop = time.monotonic() + limit_s
+        while time.monotonic() < stop:
             chunk = self._read_some(0.0)
             if not chunk:
                 break
@@ -163,15 +178,27 @@ class LineTransport:
             out.append(self.take_partial())
         return out
 
-    def quiet(self, seconds: float) -> list[str]:
-        """Read until nothing has arrived for `seconds`; return what came (for resynchronising)."""
+    def quiet(self, seconds: float, limit_s: float = FLOOD_LIMIT_S) -> list[str]:
+        """Read until nothing has arrived for `seconds`; return what came (for resynchronising).
+
+        A device that never pauses that long (a byte flood, a line every few ms) would keep
+        this waiting forever: past `limit_s` it is a DeviceFlood naming what keeps arriving.
+        """
         got: list[str] = []
-        last = time.monotonic()
+        start = last = time.monotonic()
+        rx_start = self.rx_bytes
         while True:
-            remaining = last + seconds - time.monotonic()
+            now = time.monotonic()
+            remaining = last + seconds - now
             if remaining <= 0:
                 break
-            chunk = self._read_some(remaining)
+            if now - start > limit_s:
+                raise DeviceFlood(self.where, f"the device never stops sending: {self.rx_bytes - rx_start:,} bytes in "
+                                  f"{now - start:.1f} s without a {seconds * 1000:.0f} ms pause "
+                                  f"(last bytes: {self.recent()!r})",
+                                  "reset the board; check that --port is the DUT and --baud its rate, and that "
+                                  "its firmware is not in a debug-print loop")
+            chunk = self._read_some(min(remaining, max(0.0, start + limit_s - now) + 0.001))
             if chunk:
                 self._buf += chunk
                 last = time.monotonic()
@@ -181,6 +208,10 @@ class LineTransport:
         if self._buf:
             got.append(self.take_partial())
         return got
+
+    def recent(self) -> str:
+        """The last bytes received (latin-1), for saying what came back."""
+        return self._recent.decode("latin-1")
 
     def _take_lines(self) -> None:
         lines = split_lines(self._buf)
@@ -217,6 +248,8 @@ class LineTransport:
             raise self._gone("reading", exc) from None
         if data:
             self.rx_bytes += len(data)
+            self._recent += data
+            del self._recent[:-RECENT_BYTES]
             self.transcript.record("<", data)
         return data
 

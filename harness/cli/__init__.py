@@ -13,7 +13,7 @@ from tinyperf.core.errors import TinyperfError
 
 #: sub-command modules under tinyperf.cli, in `--help` order
 COMMANDS = ("run", "show", "compare", "list", "bench", "datasets", "fetch", "predict", "devices", "emulate", "quantize",
-            "submission")
+            "profile", "submission")
 
 
 def build_parser() -> argparse.ArgumentParser:

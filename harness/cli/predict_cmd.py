@@ -41,8 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("inputs", nargs="+", metavar="FILE", help="raw inputs (.wav, .png/.jpg, or .bin samples)")
     options.add_model(p, help="a .tflite model instead of the workload's reference model")
     options.add_models_dir(p)
-    options.add_kernels(p, HostRunner.kernels, default=HostRunner.default_kernels["accuracy"],
-                   help="LiteRT kernel back-end (default: reference, the TFLite Micro arithmetic)")
+    options.add_kernels(p, HostRunner.kernels,
+                        help="kernels (default: tflm-reference, TensorFlow Lite Micro itself, where it runs the model; "
+                        "else reference, LiteRT's reference kernels)")
     p.add_argument("--json", action="store_true", help="print the predictions as JSON instead of tables")
     p.set_defaults(handler=handle)
 
@@ -82,9 +83,13 @@ def input_bytes(wl: Workload, path: Path) -> bytes:
     return data
 
 
-def predict(wl: Workload, model: ModelFile, paths: list[Path], kernels: str = "reference") -> list[Prediction]:
-    """One prediction per input; ad01 scores every window of the recording."""
+def predict(wl: Workload, model: ModelFile, paths: list[Path], kernels: str | None = None,
+            used: dict | None = None) -> list[Prediction]:
+    """One prediction per input; ad01 scores every window of the recording. `used` receives the
+    session's description (which arithmetic ran), for the caller to say."""
     session = HostRunner().open(RunnerConfig(workload=wl, mode="accuracy", model=model, kernels=kernels))
+    if used is not None:
+        used.update(session.describe())
     try:
         predictions = []
         for path in paths:
@@ -141,13 +146,14 @@ def handle(args: argparse.Namespace) -> int:
     model = resolve_model(wl, args.model, args.models_dir, allow_default=False)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", FrontendWarning)
-        predictions = predict(wl, model, [Path(f).expanduser() for f in args.inputs], args.kernels)
+        used: dict = {}
+        predictions = predict(wl, model, [Path(f).expanduser() for f in args.inputs], args.kernels, used)
     for w in caught:
         err_console.print(f"[yellow]warning:[/] {w.message}", highlight=False, soft_wrap=True)
     if args.json:
         print(json.dumps([p.as_dict() for p in predictions], indent=2))
         return 0
-    console.print(f"model {model.path} ({model.source}), LiteRT {args.kernels} kernels", highlight=False,
+    console.print(f"model {model.path} ({model.source}), {used.get('arithmetic')}", highlight=False,
                   soft_wrap=True)
     if wl.scoring.classifies and len(predictions) == 1:
         name, prob = predictions[0].ranked[0]

@@ -17,7 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "quantize", help="build float16/dynamic/int8/int16x8/pruned/clustered/QAT variants and compare them",
         description="Convert a trained Keras model into quantized and compressed variants (in a TensorFlow "
         "subprocess), then measure each one like `tinyperf run` does: size and gzip size, accuracy on the "
-        "full sample set (reference kernels), latency per kernel back-end. Writes one folder with the "
+        "full sample set (TFLite Micro arithmetic where TFLM runs the variant, else LiteRT reference kernels), "
+        "RAM (the TFLM tensor arena), latency per kernel back-end. Writes one folder with the "
         ".tflite variants and their build records, a run directory per measurement, and quantize.csv/.parquet.",
         formatter_class=DefaultsFormatter)
     options.add_workload_positional(p, metavar="WORKLOAD")

@@ -13,7 +13,7 @@ from typing import Any
 
 from tinyperf.core.version import __version__
 
-PACKAGES = ("ai-edge-litert", "numpy", "pandas", "pyarrow", "pyserial", "rich", "tensorflow")
+PACKAGES = ("ai-edge-litert", "tflite-micro", "numpy", "pandas", "pyarrow", "pyserial", "rich", "tensorflow")
 
 
 def package_versions() -> dict[str, str | None]:

@@ -27,6 +27,7 @@ from tinyperf.core.argtypes import check_option, positive_int, window_seconds
 from tinyperf.core.console import console
 from tinyperf.core.files import checked_path
 from tinyperf.core.errors import DatasetError, ModelError, ResultsError, TinyperfError
+from tinyperf.core.memory import model_memory
 from tinyperf.core.modelfile import ModelFile
 from tinyperf.engine.models import resolve_model
 from tinyperf.engine.modes import WINDOW_HEADROOM, Calibration, run_accuracy, run_performance
@@ -110,6 +111,9 @@ class RunPlan:
         if self.threads is not None and not runner.kernels:
             raise TinyperfError("--threads", f"the {runner.name} runner runs the device's firmware, not interpreter threads",
                                 "leave --threads out")
+        if self.threads not in (None, 1) and not runner.threaded:
+            raise TinyperfError("--threads", f"the {runner.name} runner is single-threaded, as a microcontroller is",
+                                "leave --threads out (or pass 1)")
         self.modes_for(runner)
 
     def modes_for(self, runner: type[Runner]) -> list[str]:
@@ -284,7 +288,11 @@ class Orchestrator:
                             "inferences": dataset.n_items, "unlisted": dataset.unlisted}
         self._check_unchanged(workload.id, "model", model_meta)
         self._check_unchanged(workload.id, "dataset", dataset_meta)
-        self.writer.meta.setdefault("workloads", {})[workload.id] = {"model": model_meta or {}, "dataset": dataset_meta}
+        before = self.writer.meta.get("workloads", {}).get(workload.id, {})
+        entry: dict[str, Any] = {"model": model_meta or {}, "dataset": dataset_meta}
+        if model is not None:  # RAM and flash on a microcontroller, whatever runs the benchmark (cached by sha256)
+            entry["memory"] = before.get("memory") or model_memory(model.path, model.sha256)
+        self.writer.meta.setdefault("workloads", {})[workload.id] = entry
         self.writer.save_meta()
         if dataset is not None and dataset.unlisted:
             console.print(f"[dim]{workload.id}: ignoring {len(dataset.unlisted)} .bin file(s) not listed in "
@@ -445,6 +453,7 @@ def start(plan: RunPlan, command: list[str] | None = None) -> Run:
                            "pass --data-dir (or set TINYPERF_DATA) to a folder holding <workload>/y_labels.csv")
     announce_first_run(plan, runner_cls)
     resolved = resolve_inputs(plan, runner_cls)
+    runner_cls.check_plan(list(plan.workloads), plan.modes_for(runner_cls), plan.runner_options)
     meta = {"config": asdict(plan), "machine": machine_metadata()}
     if command:
         meta["command"] = {"argv": shlex.join(command), "cwd": os.getcwd()}

@@ -33,7 +33,25 @@ SUMMARY_COLUMNS = [
     "throughput_rel_stdev", "lat_median_us", "lat_p90_us", "lat_p99_us", "lat_iqr_us", "lat_min_us", "lat_max_us",
     "cold_first_us", "energy_uj_per_inf", "power_mw", "voltage_mv", "valid", "invalid_reason", "warnings",
     *scoring_columns(), "quality_target", "meets_target", "n_files", "n_inferences", "complete", "run_status", "note",
+    "arithmetic", "arithmetic_note", "timing_note",
+    "model_flash_bytes", "arena_bytes", "arena_nonpersistent_bytes", "arena_persistent_bytes", "arena_method",
+    "memory_note",
 ]
+
+#: RAM and flash of the model (tinyperf.core.memory): from run.json, or from the device where it reports them
+MEMORY_COLUMNS = ["model_flash_bytes", "arena_bytes", "arena_nonpersistent_bytes", "arena_persistent_bytes",
+                  "arena_method", "memory_note"]
+NO_DEVICE_MEMORY = "the device reports no memory figures and tinyperf has no model file to measure"
+
+
+def memory_of(wmeta: dict[str, Any], session: dict[str, Any]) -> dict[str, Any]:
+    """A device's own report wins; else the figures measured on the model file; else missing, with why."""
+    reported = session.get("memory")
+    source = reported if isinstance(reported, dict) and reported else (wmeta.get("memory") or {})
+    out = {k: source.get(k) for k in MEMORY_COLUMNS}
+    if not source and not wmeta.get("model"):
+        out["memory_note"] = NO_DEVICE_MEMORY
+    return out
 
 
 def _provenance(meta: dict[str, Any], workload: str, session: dict[str, Any]) -> dict[str, Any]:
@@ -63,6 +81,9 @@ def _provenance(meta: dict[str, Any], workload: str, session: dict[str, Any]) ->
         "cpu": machine.get("cpu"),
         "python": machine.get("python"),
         "started": meta.get("created"),
+        "arithmetic": session.get("arithmetic"),
+        "arithmetic_note": session.get("arithmetic_note"),
+        **memory_of(wmeta, session),
     }
 
 
@@ -180,6 +201,7 @@ def summarize(meta: dict[str, Any], journal: Journal, windows: pd.DataFrame,
         if mode in ("performance", "energy"):
             wrows = windows[(windows["workload"] == wl) & (windows["mode"] == mode)] if len(windows) else windows
             row.update(performance_summary(wl, wrows, meta, path))
+            row["timing_note"] = describe.get("timing_note")  # e.g. a host proxy for a microcontroller
         else:
             srows = samples[samples["workload"] == wl] if len(samples) else samples
             row.update(accuracy_summary(wl, srows, meta))
@@ -196,7 +218,8 @@ def summarize(meta: dict[str, Any], journal: Journal, windows: pd.DataFrame,
         rows.append(row)
     df = pd.DataFrame(rows)
     df = df.reindex(columns=SUMMARY_COLUMNS + [c for c in df.columns if c not in SUMMARY_COLUMNS])
-    for col in ("threads", "windows", "n_per_window", "warmup", "n_inferences", "n_files"):
+    for col in ("threads", "windows", "n_per_window", "warmup", "n_inferences", "n_files", "model_flash_bytes",
+                "arena_bytes", "arena_nonpersistent_bytes", "arena_persistent_bytes"):
         if col in df:
             df[col] = df[col].astype("Int64")  # counts stay integers; missing stays <NA>, never 0
     return df

@@ -13,7 +13,7 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from tinyperf.outputs.report import MISSING, fmt, quality_cell
+from tinyperf.outputs.report import MISSING, fmt, kib, quality_cell
 from tinyperf.workloads.scoring import SCORINGS, TOP1
 
 INVALID_NOTE = "* not a valid MLPerf Tiny result (see below)"  # the mark and words of `tinyperf show`
@@ -68,6 +68,11 @@ def compare_renderables(table: pd.DataFrame) -> list[RenderableType]:
     for c in ("inf/s", "latency\nms", "speed-\nup") + (("uJ/inf",) if has_energy else ()):
         t.add_column(c, justify="right", no_wrap=True)
     t.add_column("quality", overflow="fold", min_width=9)  # words fold, "AUC 0.859" stays whole
+    has_memory = "arena_bytes" in table and table["arena_bytes"].notna().any()
+    if has_memory:
+        t.add_column("RAM\nKB", justify="right", no_wrap=True)  # flash: in --csv (80 columns hold one more)
+        notes.append("RAM = TFLite Micro tensor arena (KB = 1024 B; flash bytes in --csv)")
+        t.caption = " · ".join(notes)
     groups = list(table.groupby("workload", sort=False))
     for gi, (wl, group) in enumerate(groups):
         for i, (_, r) in enumerate(group.iterrows()):
@@ -83,7 +88,8 @@ def compare_renderables(table: pd.DataFrame) -> list[RenderableType]:
                      fmt(r.get("latency_ms"), ".4f"), fmt(speedup, ".2f") + ("x" if _present(speedup) else "")]
             if has_energy:
                 cells.append(fmt(r.get("energy_uj_per_inf"), ",.2f"))
-            t.add_row(*cells, quality, end_section=i == len(group) - 1 and gi < len(groups) - 1)
+            memory = [kib(r.get("arena_bytes"))] if has_memory else []
+            t.add_row(*cells, quality, *memory, end_section=i == len(group) - 1 and gi < len(groups) - 1)
     out: list[RenderableType] = [t]
     for label, rows in table.groupby("run", sort=False):
         first = rows.iloc[0]
@@ -117,7 +123,8 @@ def leaderboard_renderables(board: pd.DataFrame, top: int) -> list[RenderableTyp
         shown = group.head(top)
         invalid = shown[shown["Valid"].map(is_invalid)]
         notes = [f"top {len(shown)} of {len(group)}; all rows in --csv/--html" if len(group) > len(shown)
-                 else f"all {len(group)} row{'s' if len(group) > 1 else ''}", "– = not measured"]
+                 else f"all {len(group)} row{'s' if len(group) > 1 else ''}", "– = not measured",
+                 "RAM = TFLite Micro tensor arena of the model (KB = 1024 B; flash in --csv/--html)"]
         if len(invalid):
             notes.append(INVALID_NOTE)
         t = Table(title=f"{wl}: fastest first", title_justify="left", caption=" · ".join(notes), caption_justify="left")
@@ -129,6 +136,7 @@ def leaderboard_renderables(board: pd.DataFrame, top: int) -> list[RenderableTyp
             t.add_column(c, justify="right", no_wrap=True)
         t.add_column("accuracy", overflow="fold", min_width=9)
         t.add_column("uJ/inf", justify="right", no_wrap=True)
+        t.add_column("RAM\nKB", justify="right", no_wrap=True)
         for _, r in shown.iterrows():
             ours = r.get("Organization") == OURS
             org = str(r.get("Organization"))
@@ -137,7 +145,7 @@ def leaderboard_renderables(board: pd.DataFrame, top: int) -> list[RenderableTyp
             t.add_row(str(r["Rank"]), f"{org}\n[dim]{r.get('BoardName')}[/]",
                       fmt(r.get("Result"), ",.1f") + ("*" if is_invalid(r.get("Valid")) else ""),
                       fmt(r.get("latency_ms"), ".3f"), _accuracy_cell(wl, r.get("Accuracy")),
-                      fmt(r.get("Power"), ",.1f"), style="bold yellow" if ours else None)
+                      fmt(r.get("Power"), ",.1f"), kib(r.get("ArenaBytes")), style="bold yellow" if ours else None)
         out.append(t)
         for reason, rows in invalid.groupby("InvalidReason", sort=False, dropna=False):
             ranks = ", ".join(str(r) for r in rows["Rank"])

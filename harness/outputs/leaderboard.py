@@ -99,7 +99,9 @@ def merge_runs(runs: list[Run]) -> pd.DataFrame:
 #: what compare() takes from each run's performance (or energy) and accuracy rows
 PERF_FIELDS = ["kernels", "throughput_ips", "latency_ms", "lat_p99_us", "energy_uj_per_inf", "valid", "invalid_reason"]
 QUALITY_FIELDS = [*scoring_columns(), "quality_target", "meets_target", "n_files", "complete"]
-RUN_FIELDS = ["runner", "device", "threads", "model", "model_id", "model_sha256", "synthetic_weights", "hostname", "harness_version"]
+RUN_FIELDS = ["runner", "device", "threads", "model", "model_id", "model_sha256", "synthetic_weights", "hostname", "harness_version",
+              "model_flash_bytes", "arena_bytes", "arena_nonpersistent_bytes", "arena_persistent_bytes", "arena_method",
+              "memory_note"]
 
 
 def run_labels(n: int) -> list[str]:
@@ -168,6 +170,10 @@ def compare(paths: list[str | Path]) -> pd.DataFrame:
     return table
 
 
+def _int_or_none(v: Any) -> int | None:
+    return None if v is None or pd.isna(v) else int(v)
+
+
 def leaderboard_rows(runs: list[Run]) -> pd.DataFrame:
     """Our runs in the MLPerf Tiny published-results format, one row per workload and system."""
     table = merge_runs(runs)
@@ -196,6 +202,9 @@ def leaderboard_rows(runs: list[Run]) -> pd.DataFrame:
             "HostProcessorModelName": p.get("cpu"), "InferenceFramework": p.get("backend"),
             "SoftwareNotes": f"kernels={p.get('kernels')} threads={p.get('threads')} valid={p.get('valid')}"
                              + (" synthetic weights" if p.get("synthetic_weights") else ""),
+            # RAM and flash on a microcontroller (tinyperf.core.memory); the published table has no such columns
+            "ArenaBytes": _int_or_none(p.get("arena_bytes")), "FlashBytes": _int_or_none(p.get("model_flash_bytes")),
+            "ArenaMethod": p.get("arena_method"),
             "Source": "; ".join(sources), "Runs": len(sources), "Valid": p.get("valid"),
             "InvalidReason": p.get("invalid_reason") if is_invalid(p.get("valid")) else None,
         })
@@ -233,6 +242,8 @@ def leaderboard(paths: list[str | Path], published: Path | None = None) -> pd.Da
         frames.append(pub[pub["ResultUnit"].str.strip() == "inf./sec."])
     board = pd.concat([f for f in frames if not f.empty], ignore_index=True)
     board["latency_ms"] = 1000.0 / board["Result"]
+    for col in ("ArenaBytes", "FlashBytes"):  # missing (a published row, a model TFLM cannot run) stays <NA>
+        board[col] = pd.to_numeric(board[col], errors="coerce").astype("Int64") if col in board else pd.NA
     board = board.sort_values(["Model", "Result"], ascending=[True, False]).reset_index(drop=True)
     board["Rank"] = board.groupby("Model").cumcount() + 1
     return board

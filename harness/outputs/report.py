@@ -197,6 +197,8 @@ def summary_table(run: Run) -> FittedTable:
         devices = [_text(r.get("device")) for r in (perf, acc or {}) if r and r.get("runner") not in (None, "host")]
         synthetic_inputs = bool(perf) and perf.get("dataset") == SYNTHETIC_INPUTS
         rows.append({
+            "RAM KB": kib(any_row.get("arena_bytes")), "flash KB": kib(any_row.get("model_flash_bytes")),
+            "arithmetic": _text((acc or {}).get("arithmetic")), "proxy": _text(perf.get("timing_note")),
             "workload": wl, "model": model + (" †" if synthetic else ""), "synthetic": synthetic, "invalid": invalid,
             "synthetic_inputs": synthetic_inputs,
             "inf/s": fmt(perf.get("throughput_ips"), ",.1f") + ("*" if invalid else ""),
@@ -225,19 +227,34 @@ def summary_table(run: Run) -> FittedTable:
             once[c] = next(iter(values))
             if once[c] != "-":
                 notes.insert(0, f"{c}: {once[c]}")
+    for key, label in (("arithmetic", "accuracy arithmetic"), ("proxy", "timings")):
+        values = {r[key] for r in rows if r[key]}
+        notes.extend(f"{label}: {v}" for v in sorted(values))
+    if any(r["RAM KB"] != MISSING for r in rows):
+        notes.append(MEMORY_NOTE)
     table = FittedTable(title=f"tinyperf run {run.meta.get('run_id')} — {run.status}", caption=" · ".join(notes))
-    columns = [c for c in ("workload", "model", "inf/s", "latency ms", "p99 us", "uJ/inf", "quality", "device", "kernels")
+    columns = [c for c in ("workload", "model", "inf/s", "latency ms", "p99 us", "uJ/inf", "quality", "RAM KB",
+                           "flash KB", "device", "kernels")
                if c in ("workload", "model", "quality")
                or (c in ("kernels", "device") and c not in once)
                or (c not in ("kernels", "device") and any(r[c] not in (MISSING, "-") for r in rows))]
     for c in columns:
-        table.add_column(c, justify="right" if c in NUMERIC_COLUMNS else "left", wrap=c in ("quality", "kernels", "device"))
+        table.add_column(c, justify="right" if c in NUMERIC_COLUMNS else "left", wrap=c in ("quality", "device"))  # kernels: identifiers, never broken
     for r in rows:
         table.add_row(*(r[c] for c in columns))
     return table
 
 
-NUMERIC_COLUMNS = ("inf/s", "latency ms", "p99 us", "uJ/inf")
+NUMERIC_COLUMNS = ("inf/s", "latency ms", "p99 us", "uJ/inf", "RAM KB", "flash KB")
+#: what the memory columns mean, wherever they are shown
+MEMORY_NOTE = ("RAM = TFLite Micro tensor arena; flash = the .tflite flatbuffer (firmware code comes on top); "
+               "KB = 1024 bytes")
+
+
+def kib(v: Any) -> str:
+    """Bytes as KB (1024) with one decimal; missing stays missing."""
+    f = _num(v)
+    return MISSING if f is None else f"{f / 1024.0:,.1f}"
 
 
 def warnings_of(run: Run) -> list[str]:
@@ -248,6 +265,7 @@ def warnings_of(run: Run) -> list[str]:
         return out
     skipped: dict[tuple[str, str], list[str]] = {}
     invalid: dict[tuple[str, str], list[str]] = {}
+    memory: dict[str, list[str]] = {}
     for _, row in s.iterrows():
         if isinstance(row.get("invalid_reason"), str):
             invalid.setdefault((row["mode"], row["invalid_reason"]), []).append(row["workload"])
@@ -255,8 +273,14 @@ def warnings_of(run: Run) -> list[str]:
             out.append(f"{row['workload']} {row['mode']}: {row['warnings']}")
         if isinstance(row.get("note"), str):
             skipped.setdefault((row["mode"], row["note"]), []).append(row["workload"])
+        if isinstance(row.get("arithmetic_note"), str):
+            out.append(f"{row['workload']} {row['mode']}: {row['arithmetic_note']}")
+        if isinstance(row.get("memory_note"), str) and _num(row.get("arena_bytes")) is None:
+            memory.setdefault(row["memory_note"], []).append(row["workload"])
     for (mode, reason), wls in invalid.items():
         out.insert(0, f"*not valid MLPerf Tiny {mode} results ({', '.join(wls)}): {reason}")
     for (mode, note), wls in skipped.items():
         out.append(f"{mode} not measured for {', '.join(wls)}: {note}")
+    for note, wls in memory.items():
+        out.append(f"RAM (tensor arena) not measured for {', '.join(dict.fromkeys(wls))}: {note}")
     return out

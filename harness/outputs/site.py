@@ -6,6 +6,7 @@ import html
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from tinyperf.outputs.leaderboard import OURS
@@ -48,8 +49,10 @@ def _bar_chart(rows: pd.DataFrame, width: int = 900) -> str:
 
 
 def _cell(v) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
+    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
         return '<td class="n">–</td>'
+    if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+        return f'<td class="n">{int(v):,}</td>'
     if isinstance(v, float):
         return f'<td class="n">{v:,.3f}</td>'
     return f"<td>{html.escape(str(v))}</td>"
@@ -61,9 +64,11 @@ def write_site(board: pd.DataFrame, out_dir: Path, title: str = "tinyperf leader
               f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1>"),
              ("<p class='note'>Throughput in inferences per second (higher is better), latency = 1000 / throughput. "
               "Highlighted rows are runs measured with tinyperf; '–' means not measured; a result marked as "
-              "not valid breaks the MLPerf Tiny run rules. Energy in uJ/inference.</p>")]
+              "not valid breaks the MLPerf Tiny run rules. Energy in uJ/inference. Arena bytes: the TensorFlow Lite Micro "
+              "tensor arena (RAM) the model needs; flash bytes: its .tflite flatbuffer (firmware code comes on top); "
+              "both measured by tinyperf on the model file, so published rows show '–'.</p>")]
     cols = ["Rank", "Organization", "BoardName", "Division", "Result", "latency_ms", "Accuracy", "Power",
-            "InferenceFramework", "SoftwareNotes"]
+            "ArenaBytes", "FlashBytes", "InferenceFramework", "SoftwareNotes"]
     for model, group in board.groupby("Model", sort=True):
         parts.append(f"<h2>{html.escape(MODEL_TITLES.get(model, model))}</h2>")
         parts.append(_bar_chart(group))

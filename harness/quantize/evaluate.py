@@ -1,7 +1,8 @@
 """Accuracy and speed of each variant, measured exactly as `tinyperf run` measures a model.
 
 Every variant becomes ordinary run directories (full provenance, resumable, loadable with
-`load_run`) under `<out>/runs/<variant>/`: one accuracy run (reference kernels, every sample;
+`load_run`) under `<out>/runs/<variant>/`: one accuracy run (TFLM arithmetic where TFLM runs the
+variant, else LiteRT reference kernels: the host default; every sample;
 ad01 every window) and one performance run per kernel back-end. No TensorFlow here.
 """
 
@@ -46,7 +47,7 @@ def heldout_summary(workload: Workload, run: Run, exclude: set[str]) -> dict[str
 
 def evaluate_model(workload: Workload, variant: str, model: Path, data_dir: str, out: Path, min_window: float,
                    kernels: list[str], threads: int | None, exclude: set[str]) -> Evaluation:
-    """Accuracy on the full set with reference kernels, then performance per kernel back-end."""
+    """Accuracy on the full set (TFLM, else LiteRT reference kernels), then performance per kernel back-end."""
     result = Evaluation(variant)
     steps: list[tuple[str, RunPlan]] = [("accuracy", RunPlan(
         workloads=[workload.id], mode="accuracy", model=str(model), data_dir=data_dir,

@@ -187,6 +187,9 @@ def show(workload: Workload, frame: pd.DataFrame, plan: QuantizePlan, out: Path)
     if warning:
         console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     for r in frame.to_dict("records"):
+        if isinstance(r.get("memory_note"), str) and pd.isna(r.get("arena_bytes")):
+            console.print(f"[dim]{r['variant']}: RAM not measured: {r['memory_note']}[/]", highlight=False, soft_wrap=True)
+    for r in frame.to_dict("records"):
         if r.get("error"):
             console.print(f"[red]{r['variant']} failed:[/] {r['error']}", highlight=False, soft_wrap=True)
     console.print(f"results: [bold]{out}[/] (quantize.csv, quantize.parquet, runs/, variants/)", highlight=False)

@@ -11,10 +11,11 @@ from typing import Any
 
 import pandas as pd
 
+from tinyperf.core.memory import model_memory
 from tinyperf.quantize.evaluate import Evaluation
 from tinyperf.quantize.inspect import gzip_size, model_summary
 from tinyperf.quantize.recipes import BASELINE
-from tinyperf.outputs.report import MISSING, FittedTable, fmt
+from tinyperf.outputs.report import MISSING, FittedTable, fmt, kib
 from tinyperf.engine.summary import RULES_MIN_WINDOW_S
 from tinyperf.workloads.spec import Workload
 
@@ -54,10 +55,16 @@ def variant_row(workload: Workload, record: dict[str, Any], evaluation: Evaluati
             row.update(model_summary(path))
         except Exception as exc:  # statistics are extras; a model LiteRT cannot open is reported below
             row["weights_error"] = str(exc)
+        # RAM on a microcontroller: the TFLM arena; a variant TFLM cannot run keeps it missing, with why
+        memory = model_memory(path)
+        row.update({k: memory.get(k) for k in ("arena_bytes", "arena_nonpersistent_bytes", "arena_persistent_bytes",
+                                               "arena_method", "memory_note")})
     errors = [record["error"]] if record.get("error") else []
     if evaluation is not None:
         acc = evaluation.accuracy
         row["accuracy"] = _value(acc, metric)
+        row["accuracy_arithmetic"] = acc.get("arithmetic")
+        row["accuracy_kernels"] = acc.get("kernels")
         row["accuracy_heldout"] = _value(evaluation.heldout, metric)
         row["n_files"] = acc.get("n_files")
         row["n_inferences"] = acc.get("n_inferences")
@@ -93,7 +100,7 @@ def comparison_frame(rows: list[dict[str, Any]], kernels: list[str]) -> pd.DataF
     for k in kernels:
         df[f"speedup_{k}"] = b[f"latency_ms_{k}"] / df[f"latency_ms_{k}"] if b is not None else nan
     for col in ("size_bytes", "gzip_bytes", "n_files", "n_inferences", "heldout_files", "weights",
-                "max_distinct_per_channel"):
+                "max_distinct_per_channel", "arena_bytes", "arena_nonpersistent_bytes", "arena_persistent_bytes"):
         if col in df:
             df[col] = pd.to_numeric(df[col], errors="coerce").astype("Int64")
     return df
@@ -122,6 +129,10 @@ def _delta(workload: Workload, v: Any) -> str:
     return fmt(v, f"+.{workload.scoring.fine_digits}f")
 
 
+#: the accuracy arithmetic in a table cell
+ARITHMETIC_SHORT = {"tflm-reference": "TFLM", "reference": "LiteRT ref", "builtin": "LiteRT", "xnnpack": "XNNPACK"}
+
+
 def window_warning(min_window: float) -> str | None:
     if min_window >= RULES_MIN_WINDOW_S:
         return None
@@ -136,8 +147,9 @@ def rich_table(workload: Workload, df: pd.DataFrame, kernels: list[str], min_win
     table.add_column("variant")
     table.add_column("status")
     table.add_column("I/O")
-    for header in ("size KB", "gzip KB", "sparsity", unit, "Δ vs fp32", f"{unit}\nheld-out"):
+    for header in ("size KB", "gzip KB", "RAM KB\n(arena)", "sparsity", unit, "Δ vs fp32", f"{unit}\nheld-out"):
         table.add_column(header, justify="right")
+    table.add_column("arith-\nmetic")
     for k in kernels:
         table.add_column(f"ms\n{k}", justify="right")
         table.add_column("speed-\nup", justify="right")
@@ -146,13 +158,16 @@ def rich_table(workload: Workload, df: pd.DataFrame, kernels: list[str], min_win
             "[yellow]partial[/]" if r["status"] == "ok" else "[red]failed[/]")
         io = r.get("input_dtype")
         cells = [str(r["variant"]), status, str(io) if isinstance(io, str) else MISSING, _kb(r.get("size_bytes")),
-                 _kb(r.get("gzip_bytes")), fmt(r.get("weight_sparsity"), ".0%"), _quality(workload, r.get("accuracy")),
-                 _delta(workload, r.get("delta_vs_float32")), _quality(workload, r.get("accuracy_heldout"))]
+                 _kb(r.get("gzip_bytes")), kib(r.get("arena_bytes")), fmt(r.get("weight_sparsity"), ".0%"),
+                 _quality(workload, r.get("accuracy")), _delta(workload, r.get("delta_vs_float32")),
+                 _quality(workload, r.get("accuracy_heldout")), ARITHMETIC_SHORT.get(r.get("accuracy_kernels"), MISSING)]
         for k in kernels:
             cells += [fmt(r.get(f"latency_ms_{k}"), ".3f"), fmt(r.get(f"speedup_{k}"), ".2f", MISSING) + (
                 "×" if pd.notna(r.get(f"speedup_{k}")) else "")]
         table.add_row(*cells)
-    caption = ["– = not measured", f"accuracy: reference kernels, every sample{' and window' if workload.window_bytes else ''}"]
+    caption = ["– = not measured", f"accuracy: every sample{' and window' if workload.window_bytes else ''}, in "
+               "TFLite Micro's arithmetic (TFLM) where TFLM runs the variant, else LiteRT's reference kernels (LiteRT ref)",
+               "RAM: the TFLite Micro tensor arena (– where TFLM cannot run the variant: see below)"]
     caption.append(f"latency: median over 5 windows of >= {min_window:g} s"
                    + (" (short: see the warning below)" if min_window < RULES_MIN_WINDOW_S else ""))
     table.caption = "; ".join(caption)

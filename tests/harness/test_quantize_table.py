@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tinyperf.quantize.evaluate import evaluate_model
@@ -46,3 +47,24 @@ def test_every_value_is_whole_at_80_columns(kws_frame) -> None:
 def test_wide_console_keeps_one_table(kws_frame) -> None:
     text = rendered(rich_table(KWS01, kws_frame, KERNELS, MIN_WINDOW), width=200)
     assert text.count(f"│ {REFERENCE} ") == 1 and "held-out" in text and "xnnpack" in text
+
+
+def test_ram_column_shows_the_arena_and_a_variant_tflm_cannot_run_is_missing_with_why(kws_frame, models_dir: Path,
+                                                                                       tmp_path: Path) -> None:
+    from tinyperf.core.memory import model_memory
+
+    r = kws_frame.iloc[0]
+    expected = model_memory(Path(r["file"]))["arena_bytes"]
+    assert r["arena_bytes"] == expected and r["accuracy_kernels"] == "tflm-reference"
+    # the published kws "float32" file is dynamic-range quantized (a hybrid), which TFLM has no kernels for
+    hybrid = {"workload": "kws01", "variant": "dynamic", "title": "dynamic-range", "status": "ok",
+              "path": str(models_dir / KWS01.reference_float_model)}
+    frame = comparison_frame([variant_row(KWS01, hybrid, None, tmp_path, KERNELS, MIN_WINDOW),
+                              *kws_frame.to_dict("records")], KERNELS)
+    row = frame.iloc[0]
+    assert row["arena_bytes"] is pd.NA and "hybrid" in row["memory_note"]
+    text = rendered(rich_table(KWS01, frame, KERNELS, MIN_WINDOW), width=200)
+    line = next(ln for ln in text.splitlines() if ln.startswith("│ dynamic"))
+    assert "RAM KB" in text and f"{expected / 1024:,.1f}" in text
+    ram = [c.strip() for c in line.strip("│").split("│")][5]  # variant, status, I/O, size, gzip, RAM
+    assert ram == "–"

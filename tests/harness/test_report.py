@@ -26,7 +26,7 @@ def test_summary_at_80_columns_shows_every_value_whole(host_run: Path) -> None:
         assert f"{perf['latency_ms']:.3f}" in text
         assert f"{perf['lat_p99_us']:,.1f}" in text
         assert f"{acc['top1_pct']:.1f} %" in text
-    assert "kernels: xnnpack / reference" in text
+    assert "kernels: xnnpack / tflm-reference" in text
 
 
 def test_wide_console_keeps_one_table(host_run: Path) -> None:
@@ -39,7 +39,7 @@ def test_incomplete_run_keeps_the_kernels_column_whole(incomplete_run: Path) -> 
     assert run.status == "incomplete"
     text = rendered(summary_table(run), width=80)
     _lines_fit(text, 80)
-    assert "xnnpack / reference" in text  # kws01: both modes
+    assert "xnnpack / tflm-reference" in text  # kws01: both modes
     assert "kernels" in text and "kernels:" not in text  # differs per workload: a column, not a footer
     assert "pretrainedResnet_quant" in text
 

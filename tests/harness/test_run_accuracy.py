@@ -19,7 +19,9 @@ PUBLISHED = {"kws01": 90.1, "vww01": 85.4, "ic01": 86.5}
 @pytest.fixture(scope="module")
 def accuracy_run(models_dir: Path, data_dir: Path, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("acc")
-    r = tinyperf("run", "--mode", "accuracy", "--models-dir", models_dir, "--data-dir", data_dir, "--out", out)
+    # LiteRT's reference kernels, chosen explicitly: the default (TFLM) is covered by tests/device_runners/test_tflm.py
+    r = tinyperf("run", "--mode", "accuracy", "--kernels", "reference", "--models-dir", models_dir, "--data-dir", data_dir,
+                 "--out", out)
     assert r.returncode == 0, r.stdout + r.stderr
     return only_run_dir(out)
 
@@ -30,7 +32,7 @@ def test_reference_kernels_reproduce_published_accuracy(accuracy_run: Path) -> N
     s = run.summary.set_index("workload")
     for wl, published in PUBLISHED.items():
         assert abs(s.loc[wl, "top1_pct"] - published) <= 0.005 + 1e-9, wl
-        assert s.loc[wl, "kernels"] == "reference"
+        assert s.loc[wl, "kernels"] == "reference" and s.loc[wl, "arithmetic"] == "LiteRT reference kernels"
     assert abs(s.loc["ad01", "auc"] - 0.86) <= 0.005
     assert s.loc["ad01", "n_inferences"] == 48608 and s.loc["ad01", "n_files"] == 248
 

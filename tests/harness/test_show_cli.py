@@ -38,7 +38,7 @@ def test_incomplete_run_at_80_columns_cuts_nothing(incomplete_run: Path) -> None
     r = tinyperf("show", incomplete_run, "--windows", env={"COLUMNS": "80"})
     assert r.returncode == 0, r.stderr
     assert "…" not in r.stdout
-    assert "xnnpack / reference" in r.stdout and "pretrainedResnet_quant" in r.stdout
+    assert "xnnpack / tflm-reference" in r.stdout and "pretrainedResnet_quant" in r.stdout
     assert "status incomplete" in r.stdout and "--resume" in r.stdout
 
 

@@ -138,13 +138,14 @@ def test_a_missing_port_fails_before_a_run_directory_is_made(tmp_path) -> None:
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
-def test_an_unreachable_network_port_says_nothing_was_measured(tmp_path) -> None:
+def test_an_unreachable_network_port_fails_before_a_run_directory_is_made(tmp_path) -> None:
     r = tinyperf("run", "--runner", "serial", "--port", "socket://127.0.0.1:1", "-w", "kws01",
                  "-m", "performance", "--out", tmp_path / "out")
     out = " ".join((r.stdout + r.stderr).split())
     assert r.returncode != 0 and "Traceback" not in out
     assert "socket://127.0.0.1:1: cannot connect" in out
-    assert "run stopped before anything was measured" in out and "run incomplete" not in out
+    assert "run incomplete" not in out and "--resume" not in out  # the board is asked who it is first
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
 def test_a_faulty_link_gives_exact_figures_and_a_warning_counting_the_recovery(models_dir, data_dir, host_top1,

@@ -15,9 +15,9 @@ from tinyperf.device_runners.serial.transport import PortGone
 from tinyperf.core.errors import DeviceError
 from tests.device_runners.serial import helpers as H
 
-# commands the runner sends when a session opens: a sync marker, name x2, profile x2, timestamp x2;
-# then per kws01 file: `db load` (8), 16 chunks (9-24), `infer 1 0` (25), next `db load` (26) ...
-FIRST_CHUNK, FIRST_INFER = 9, 25
+# commands the runner sends when a session opens: a sync marker, name x2, profile x2, timestamp x2, clock x2;
+# then per kws01 file: `db load` (10), 16 chunks (11-26), `db print` (27), `infer 1 0` (28), `results` (29) ...
+FIRST_CHUNK, FIRST_INFER = 11, 28
 
 
 @pytest.fixture(scope="module")
