@@ -228,7 +228,7 @@ class HostSession:
 class HostRunner(Runner):
     name = "host"
     max_window_inferences = 20_000_000  # every inference's latency is kept in memory (about 40 bytes each)
-    summary = "LiteRT interpreter on this machine"
+    summary = "LiteRT interpreter on this machine (--kernels tflm-reference: TensorFlow Lite Micro)"
     needs_model = True
     modes = ("performance", "accuracy")
     kernels = KERNELS
@@ -272,6 +272,10 @@ class HostRunner(Runner):
                 session.model.check_runs()  # ... and running once: some defects show only at invoke
         finally:
             session.close()  # (a TFLM session's model was already run once by its memory probe)
+        if not isinstance(session, HostSession) and config.model is not None:
+            # TFLM runs a weight whose data is missing (a flipped buffer index) without a word;
+            # LiteRT checks every constant tensor at invoke, so a corrupt file is refused either way
+            LiteRTModel(config.model.path, "reference", 1).check_runs()
 
     def open(self, config: RunnerConfig) -> HostSession:
         kernels, note = self.resolve_kernels(config)

@@ -87,10 +87,13 @@ class Inferencer:
         return w
 
     def _learn(self, w: WindowReply, n: int, warmup: int) -> None:
+        # the board's own clock, unless the wall clock says inferences take longer: an emulated
+        # board (QEMU -icount) counts instructions at a nominal rate, not wall time
+        wall = w.host_s / (n + warmup)
         if w.elapsed_us is not None and w.elapsed_us > 0:
-            self._per_inference_s = w.elapsed_us / 1e6 / n
+            self._per_inference_s = max(w.elapsed_us / 1e6 / n, wall)
         elif self._per_inference_s is None:
-            self._per_inference_s = w.host_s / (n + warmup)
+            self._per_inference_s = wall
 
     def patience(self, n: int, warmup: int) -> float:
         """How long `infer N W` may stay silent: > 2x the expected window plus a margin."""

@@ -23,6 +23,7 @@ RE_PROFILE = re.compile(r"m-profile-\[([^\[\]]*)\]")
 RE_MODEL = re.compile(r"m-model-\[([^\[\]]*)\]")
 RE_EXPECTING = re.compile(r"m-\[Expecting (\d+) bytes\]")
 RE_ERROR = re.compile(r"e-\[(.*)\]")
+RE_INFO = re.compile(r"m-info-([a-z0-9-]+)-\[([^\[\]]*)\]")  # tinyperf firmware: `tinyperf-info`
 RE_WARMUP_START = re.compile(r"m-warmup-start-(\d+)")
 RE_INFER_START = re.compile(r"m-infer-start-(\d+)")
 RE_TIMESTAMP_MODE = re.compile(r"m-timestamp-mode-(performance|energy)")

@@ -74,6 +74,26 @@ class DutClient:
                              f"clock={clock}")
         return self.identity
 
+    def query_info(self) -> dict[str, str]:
+        """A firmware's description of itself (tinyperf's virtual-board firmware answers
+        `tinyperf-info` with `m-info-<key>-[<value>]` lines); {} from firmware that does not know it."""
+        return self.channel.recover("tinyperf-info", self._query_info, needs_input=False)
+
+    def _query_info(self) -> dict[str, str]:
+        try:
+            lines = self.channel.command("tinyperf-info")
+        except DutErrorReply as exc:
+            if str(exc).startswith("Unknown command"):
+                return {}
+            raise
+        info = {}
+        for line in lines:
+            if m := P.RE_INFO.fullmatch(line):
+                info[m.group(1)] = m.group(2)
+            elif P.looks_garbled(line):
+                raise LinkTrouble(f"garbled reply to `tinyperf-info`: {line!r}")
+        return info
+
     def _query_name(self) -> str:
         lines = self.channel.command("name")
         for line in lines:

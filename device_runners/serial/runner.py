@@ -67,14 +67,47 @@ def _check_energy_setup(opts: dict[str, Any]) -> None:
 
 def _check_firmware(url: str, ident: Any, wl: str) -> None:
     """The board's `profile` model id must be the workload's."""
+    from tinyperf.workloads.catalog import WORKLOADS
+
     if ident.model is None:
         raise DeviceError(url, f"the DUT ('{ident.name}') names no model in its `profile` reply",
                           f"pass --no-model-check if its firmware is known to run {wl}")
     if ident.model != wl:
         raise DeviceError(url, f"the DUT ('{ident.name}') runs {ident.model} firmware, but the workload is {wl}",
                           f"flash {wl} firmware, or run --workload {ident.model}"
-                          if ident.model in ("kws01", "vww01", "ic01", "ad01")
+                          if ident.model in WORKLOADS
                           else f"flash {wl} firmware (or pass --no-model-check)")
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def firmware_description(fw: dict[str, str]) -> dict[str, Any]:
+    """What a self-describing firmware (`tinyperf-info`) adds to the session: how it was built, how
+    its time is measured, and its flash and RAM (RAM = static data + heap + stack + the arena used)."""
+    if not fw:
+        return {}
+    parts = [_int(fw.get(k)) for k in ("static-ram-bytes", "heap-bytes", "stack-bytes", "arena-used-bytes")]
+    out: dict[str, Any] = {
+        "firmware": {k.replace("-", "_"): v for k, v in fw.items()},
+        "memory": {"flash_bytes": _int(fw.get("flash-bytes")), "arena_bytes": _int(fw.get("arena-used-bytes")),
+                   "ram_bytes": sum(parts) if all(p is not None for p in parts) else None,
+                   "model_flash_bytes": _int(fw.get("model-bytes")),
+                   "arena_method": "reported by the firmware (TFLM arena_used_bytes)"},
+    }
+    if fw.get("timing"):
+        out["timing"] = fw["timing"]
+    if fw.get("machine"):
+        out["device"] = f"{fw['machine']} ({fw.get('cpu', '?')})"
+    if fw.get("kernels"):
+        out["kernels"] = f"firmware: TFLM {fw['kernels']}, FC rounding {fw.get('fc-rounding', '?')}"
+        out["arithmetic"] = f"TFLite Micro {fw['kernels']} kernels on the device, FC rescale rounding " \
+                            f"{fw.get('fc-rounding', '?')}"
+    return out
 
 
 class SerialSession:
@@ -86,6 +119,7 @@ class SerialSession:
         self.mode = config.mode
         self.resource = _resource(opts)
         self.board = opts.get("interface_board") or "none"
+        self.device_name = opts.get("device_name")
         if self.board not in BOARDS:
             raise DeviceError(None, f"--interface-board {self.board} is not one of {', '.join(BOARDS)}", None)
         if self.mode == "energy":
@@ -116,6 +150,7 @@ class SerialSession:
                 on_window=self._on_window if self.mode == "energy" else None,
                 trust_file=Path(config.run_dir) / TRUST_NAME if config.run_dir else None)
             self.identity = self.client.open(probe_timestamp=self.mode != "energy")
+            self.firmware_info = self.client.query_info()
             if not opts.get("no_model_check"):
                 self._check_model()
             if self.mode == "energy":
@@ -215,7 +250,8 @@ class SerialSession:
             "kernels": "device firmware",
             "threads": None,
             "backend": "device firmware (EEMBC serial protocol)",
-            "device": ident.name,
+            # a lab names each board: two boards with one firmware (one vendor string) are two systems
+            "device": self.device_name or ident.name,
             "port": self.resource.url,
             "baud": self.resource.baud,
             "dut_name": ident.name,
@@ -227,6 +263,7 @@ class SerialSession:
             "chunk_size": self.client.chunk_size,
             "verify": self.client.verify,
         }
+        info.update(firmware_description(self.firmware_info))
         if self.board != "none":
             info["board_name"] = self.board_name
             info["dut_baud"] = self.dut_baud
@@ -303,6 +340,9 @@ class SerialRunner(Runner):
         group.add_argument("--port", metavar="PORT",
                            help="serial port or URL of the DUT (or of its interface board): /dev/ttyACM0, COM3, "
                            "socket://host:port, rfc2217://host:port (`tinyperf devices` lists ports)")
+        group.add_argument("--device-name", metavar="NAME",
+                           help="name of this board in results and leaderboards (default: the DUT's `name` "
+                           "vendor string; a lab run passes each board's inventory name)")
         group.add_argument("--baud", type=NUMBER_OPTIONS["baud"], metavar="N",
                            help=f"baud rate of the port (default {DEFAULT_BAUD}; some ad01 firmware uses 921600)")
         group.add_argument("--interface-board", choices=BOARDS, metavar="KIND",

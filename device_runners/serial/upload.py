@@ -89,8 +89,10 @@ class Uploader:
         ch = self.channel
         rows = (len(data) + 7) // 8
         confirmed = [False] * rows
+        differing: dict[int, bytes] = {}  # row -> what the DUT printed there instead, last time
         for _ in range(READBACK_TRIES):
             position = 0  # characters since the first row: each row is 32 + CRLF, so it locates rows
+            seen: dict[int, bytes] = {}
             for line in ch.command("db print", max_bytes=rows * ROW_CHARS + 256):
                 here = position
                 position += len(line) + 2
@@ -105,9 +107,17 @@ class Uploader:
                              if data[8 * i:8 * i + 8] == row]
                 if len(near_rows) == 1 or guess in near_rows:  # identical neighbours: only at its place
                     confirmed[guess if guess in near_rows else near_rows[0]] = True
+                elif here == guess * ROW_CHARS and guess < rows and len(row) == len(data[8 * guess:8 * guess + 8]):
+                    seen[guess] = row  # intact line, exactly in place, other bytes
             if all(confirmed):
                 ch.counters.confirmations += 1
                 return
+            stored_wrong = [i for i, row in seen.items() if differing.get(i) == row and not confirmed[i]]
+            if stored_wrong:  # the same other bytes twice: they are in the DUT's buffer, upload again
+                i = stored_wrong[0]
+                raise LinkTrouble(f"read-back: bytes {8 * i}..{8 * i + 7} hold {seen[i].hex()} instead of "
+                                  f"{data[8 * i:8 * i + 8].hex()} (corrupted on the way in)")
+            differing = seen
             ch.trouble(f"read-back: {rows - sum(confirmed)} of {rows} rows not confirmed yet")
         raise LinkTrouble(f"the uploaded bytes could not be confirmed ({rows - sum(confirmed)} rows of 8 "
                           "differ or never arrived intact)")

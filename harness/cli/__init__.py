@@ -12,7 +12,7 @@ import sys
 from tinyperf.core.errors import TinyperfError
 
 #: sub-command modules under tinyperf.cli, in `--help` order
-COMMANDS = ("run", "show", "compare", "list", "bench", "datasets", "fetch", "predict", "devices", "emulate", "quantize",
+COMMANDS = ("run", "show", "compare", "list", "bench", "datasets", "fetch", "predict", "devices", "lab", "emulate", "quantize",
             "profile", "submission")
 
 

@@ -26,6 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "runner without hardware.")
     kinds = p.add_subparsers(dest="emulated", metavar="<device>")
     _add_dut(kinds)
+    _add_board(kinds)
     try:
         from tinyperf.device_runners.emulators.lpm01a import add_lpm01a_subcommand
     except ImportError:
@@ -135,4 +136,85 @@ def handle_dut(args: argparse.Namespace) -> int:
         rig.close()
         if rig.faults.injected:
             console.print(f"faults injected: {rig.faults.injected}", highlight=False)
+    return 0
+
+
+def _add_board(kinds: argparse._SubParsersAction) -> None:
+    from tinyperf.device_runners.qemu.build import KERNELS
+    from tinyperf.workloads.catalog import WORKLOADS
+
+    b = kinds.add_parser(
+        "board", help="a virtual microcontroller: real TFLM + CMSIS-NN firmware under qemu-system-arm",
+        description="Builds MLPerf Tiny DUT firmware (TFLite Micro, CMSIS-NN or reference kernels, the official "
+        "EEMBC API) for an emulated Cortex-M, boots it under qemu-system-arm -icount and serves its UART. "
+        "Benchmark it with `tinyperf run --runner serial --port ...`. Timing is emulated: instructions at a "
+        "nominal rate, not a real board's cycles.")
+    b.add_argument("--workload", "-w", required=True, choices=list(WORKLOADS), help="firmware for this workload")
+    b.add_argument("--model", metavar="FILE", help="the int8 .tflite to embed (default: the reference model)")
+    b.add_argument("--models-dir", metavar="DIR", help="folder of reference models (env TINYPERF_MODELS)")
+    b.add_argument("--kernels", choices=KERNELS, default="cmsis-nn", help="TFLM kernels (default cmsis-nn)")
+    b.add_argument("--single-rounding", action="store_true",
+                   help="CMSIS-NN fully connected rescale rounds once, as LiteRT's reference kernels do "
+                   "(outputs then equal the host runner's bit for bit); default: TFLM as shipped")
+    b.add_argument("--machine", default="mps2-an386", help="emulated machine (default mps2-an386, Cortex-M4F)")
+    b.add_argument("--mode", choices=("performance", "energy"), default="performance",
+                   help="firmware timestamp mode (energy: a GPIO pulse; nothing measures it under QEMU)")
+    b.add_argument("--fault-at-infer", type=positive_int, metavar="N",
+                   help="build a firmware that traps (a hard fault) on its N-th inference, to see a stuck board")
+    where = b.add_mutually_exclusive_group()
+    where.add_argument("--pty", action="store_true", help="serve on a pseudo-terminal (default); prints its path")
+    where.add_argument("--tcp", type=non_negative_int, metavar="PORT",
+                       help="serve on 127.0.0.1:PORT (open as socket://127.0.0.1:PORT; 0 = any free port)")
+    b.add_argument("--mirror", metavar="DIR", help="where the pinned firmware-source archives are, if not cached "
+                   "(env TINYPERF_MIRROR)")
+    b.add_argument("--ready-file", metavar="FILE", help="write the port, QEMU's pid and the build record as JSON")
+    b.set_defaults(handler=handle_board)
+
+
+def handle_board(args: argparse.Namespace) -> int:
+    import os
+
+    from tinyperf.device_runners.qemu.build import BuildOptions, FirmwareSources, build_firmware, machines
+    from tinyperf.device_runners.qemu.machine import QemuBoard
+    from tinyperf.core import config
+    from tinyperf.fetch.firmware import cached_sources, fetch_firmware_sources
+    from tinyperf.engine.models import resolve_model
+    from tinyperf.workloads.catalog import get_workload
+
+    wl = get_workload(args.workload)
+    model = resolve_model(wl, args.model, args.models_dir)
+    src = cached_sources() or fetch_firmware_sources(args.mirror)
+    options = BuildOptions(wl, model.path, kernels=args.kernels, single_rounding=args.single_rounding,
+                           machine=args.machine, mode=args.mode, fault_at_infer=args.fault_at_infer)
+    image = build_firmware(options, FirmwareSources(src.roots, src.versions), config.cache_dir() / "firmware-build",
+                           log=lambda m: err_console.print(m, highlight=False))
+    rec = image.record
+    how = "cached" if image.cached else f"built in {rec['build_seconds']:.1f} s"
+    err_console.print(f"firmware {how}: flash {rec['flash_bytes']:,} B (model {rec['model_flash_bytes']:,} B), "
+                      f"static RAM {rec['static_ram_bytes']:,} B + stack {rec['stack_bytes']:,} B; {image.elf}",
+                      highlight=False)
+    stop = threading.Event()
+
+    def _stop(*_: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        board = QemuBoard(image.elf, machines()[args.machine], tcp_port=args.tcp)
+    except OSError as exc:
+        raise TinyperfError("--tcp" if args.tcp is not None else "--pty", f"cannot serve ({exc})",
+                            "pick another --tcp port, or use --pty") from None
+    try:
+        console.print(f"{wl.id} firmware ({args.kernels}) on {args.machine} under QEMU on [bold]{board.url}[/] "
+                      f"(timing emulated: -icount shift={rec['icount_shift']}); Ctrl-C to stop", highlight=False)
+        if args.ready_file:
+            Path(args.ready_file).write_text(json.dumps({"port": board.url, "pid": os.getpid(),
+                                                         "qemu_pid": board.pid, "build": rec}))
+        while not stop.wait(0.5):
+            if not board.running():
+                err_console.print(f"[red]QEMU stopped[/]: {board.output()[-300:]}", highlight=False)
+                return 1
+    finally:
+        board.stop()
     return 0

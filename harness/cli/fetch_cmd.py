@@ -50,6 +50,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     _network_options(d)
     d.set_defaults(handler=handle_dataset)
 
+    fw = fsub.add_parser("firmware-sources", help="the pinned TFLM / CMSIS-NN / MLPerf Tiny API sources the "
+                         "virtual board is built from", description="Verifies the pinned source archives (sha256) "
+                         "and unpacks them into the cache (firmware-sources/).")
+    _network_options(fw)
+    fw.set_defaults(handler=handle_firmware_sources)
+
     ls = fsub.add_parser("list", help="what is cached, with digests and status",
                          description="Show every fetchable file, whether it is cached, and whether its bytes "
                          "still match the pinned (or recorded) digest.")
@@ -123,3 +129,18 @@ def handle_list(args: argparse.Namespace) -> int:
     if built:
         console.print(f"built sets in {datasets_folder()}: {', '.join(built)}", highlight=False)
     return 1 if any(r.state == "corrupt" for r in rows) else 0
+
+
+def handle_firmware_sources(args: argparse.Namespace) -> int:
+    from tinyperf.fetch.firmware import ARCHIVES, fetch_firmware_sources
+
+    got = fetch_firmware_sources(args.mirror, args.offline)
+    table = Table(title="firmware sources")
+    for col in ("source", "version", "folder"):
+        table.add_column(col)
+    for a in ARCHIVES:
+        table.add_row(a.repo, a.version[:12], str(got.roots[a.key]))
+    console.print(table)
+    console.print(f"{len(got.fetched)} archive(s) copied and unpacked now, {len(ARCHIVES) - len(got.fetched)} "
+                  "already in the cache (sha256 verified before unpacking)", highlight=False)
+    return 0

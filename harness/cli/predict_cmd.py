@@ -87,7 +87,9 @@ def predict(wl: Workload, model: ModelFile, paths: list[Path], kernels: str | No
             used: dict | None = None) -> list[Prediction]:
     """One prediction per input; ad01 scores every window of the recording. `used` receives the
     session's description (which arithmetic ran), for the caller to say."""
-    session = HostRunner().open(RunnerConfig(workload=wl, mode="accuracy", model=model, kernels=kernels))
+    config = RunnerConfig(workload=wl, mode="accuracy", model=model, kernels=kernels)
+    HostRunner.check_model(config)  # the checks `tinyperf run` makes: a model that loads but cannot run is named
+    session = HostRunner().open(config)
     if used is not None:
         used.update(session.describe())
     try:

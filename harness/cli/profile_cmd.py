@@ -11,6 +11,7 @@ from tinyperf.core.console import console
 from tinyperf.core.modelfile import check_tflite_file
 from tinyperf.engine.models import resolve_model
 from tinyperf.op_profile import OpCost, profile
+from tinyperf.vela import DEFAULT_CONFIG, estimate
 from tinyperf.outputs.report import FittedTable, fmt
 from tinyperf.workloads.catalog import WORKLOADS, get_workload
 
@@ -29,6 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--kernels", choices=KERNELS, default="reference",
                    help="kernels to time on (default: reference, LiteRT's reference kernels; tflm-reference: "
                    "TensorFlow Lite Micro)")
+    p.add_argument("--vela", nargs="?", const=DEFAULT_CONFIG, metavar="CONFIG",
+                   help=f"also print Arm Vela's Ethos-U NPU estimate (SRAM, flash, cycles; an estimate, not a "
+                   f"measurement) for CONFIG (default {DEFAULT_CONFIG}); needs `pip install -e '.[vela]'`")
     p.add_argument("--json", action="store_true", help="print the rows as JSON")
     p.set_defaults(handler=handle)
 
@@ -63,10 +67,15 @@ def table(path: Path, kernels: str, costs: list[OpCost], whole_us: float | None)
 
 def handle(args: argparse.Namespace) -> int:
     path = model_path(args.model, args.models_dir)
+    npu = estimate(path, args.vela) if args.vela else None  # first: a model Vela refuses fails fast
     costs, whole_us = profile(path, args.kernels)
     if args.json:
         print(json.dumps({"model": str(path), "kernels": args.kernels, "total_macs": sum(c.macs for c in costs),
-                          "whole_model_us": whole_us, "ops": [vars(c) for c in costs]}, indent=2))
+                          "whole_model_us": whole_us, "ops": [vars(c) for c in costs],
+                          **({"vela_estimate": {**vars(npu), "note": "estimate, not a measurement"}} if npu else {})},
+                         indent=2))
         return 0
     console.print(table(path, args.kernels, costs, whole_us))
+    if npu is not None:
+        console.print(npu.line(), highlight=False, soft_wrap=True)
     return 0

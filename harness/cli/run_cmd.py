@@ -8,8 +8,9 @@ from tinyperf.cli import options
 from tinyperf.cli.options import DefaultsFormatter
 from tinyperf.device_runners.registry import add_runner_options, all_kernels, available_runners, kernels_help
 from tinyperf.core.console import console
+from tinyperf.core.argtypes import positive_float
 from tinyperf.core.errors import TinyperfError
-from tinyperf.engine.orchestrator import MODE_CHOICES, RunPlan, resume, start
+from tinyperf.engine.orchestrator import MODE_CHOICES, RELOCATE_OPTIONS, RunPlan, resume, start
 from tinyperf.outputs.report import summary_table, warnings_of
 from tinyperf.workloads.catalog import WORKLOADS
 
@@ -65,13 +66,27 @@ def _options(p: argparse.ArgumentParser, runners: dict) -> None:
     options.add_threads(execution)
     out = p.add_argument_group("output")
     options.add_out(out, "parent folder of run directories (default results/, env TINYPERF_RESULTS)")
-    out.add_argument("--resume", metavar="RUN_DIR", help="finish an interrupted run without redoing finished samples")
+    out.add_argument("--resume", metavar="RUN_DIR", help="finish an interrupted run without redoing finished samples "
+                     "(a lab run directory: only the boards not complete); --port/--baud given with it say where "
+                     "the board is now")
+    lab = p.add_argument_group("device lab")
+    lab.add_argument("--lab", metavar="LAB_YAML",
+                     help="run on every board of this lab inventory at once (serial runner, one run directory "
+                     "per board, one merged leaderboard)")
+    lab.add_argument("--boards", metavar="A,B", help="with --lab: only these boards (comma-separated names)")
+    lab.add_argument("--wait", action="store_true",
+                     help="with --lab: wait for a labgrid place held by someone else instead of skipping it")
+    lab.add_argument("--wait-timeout", type=positive_float, default=600.0, metavar="S",
+                     help="with --wait: give up on a place still held after S seconds")
     add_runner_options(p, runners)
 
 
 def handle(args: argparse.Namespace) -> int:
+    if args.lab or (args.resume and _is_lab_run(args.resume)):
+        return handle_lab(args)
     if args.resume:
-        run = resume(args.resume, command=_argv(args))
+        relocate = {k: getattr(args, k, None) for k in RELOCATE_OPTIONS}
+        run = resume(args.resume, command=_argv(args), relocate=relocate)
     else:
         cls = available_runners().get(args.runner)
         runner_options = {k: getattr(args, k) for k in cls.option_names() if hasattr(args, k)} if cls else {}
@@ -85,6 +100,43 @@ def handle(args: argparse.Namespace) -> int:
         console.print(f"[yellow]warning:[/] {w}", highlight=False)
     console.print(f"results: [bold]{run.path}[/] (load with `tinyperf.load_run('{run.path}')`)")
     return 0 if run.complete else 1
+
+
+def _is_lab_run(path: str) -> bool:
+    from tinyperf.lab.labrun import is_lab_run
+
+    return is_lab_run(path)
+
+
+def handle_lab(args: argparse.Namespace) -> int:
+    """`--lab`: the suite on every selected board in parallel; then boards, and the merged leaderboard."""
+    from tinyperf.lab.labrun import LabPlan, resume_lab, start_lab
+    from tinyperf.lab.report import boards_table, leaderboard_table
+
+    if args.resume:
+        lab = resume_lab(args.resume, wait=args.wait, wait_timeout=args.wait_timeout)
+    else:
+        if args.runner not in ("host", "serial") or args.model or args.kernels or args.threads:
+            raise TinyperfError("--lab", "a lab runs the boards' own firmware through the serial runner",
+                                "leave --runner, --model, --kernels and --threads out")
+        names = [n.strip() for n in args.boards.split(",") if n.strip()] if args.boards else []
+        plan = LabPlan(inventory=args.lab, boards=names, workloads=args.workload or list(WORKLOADS), mode=args.mode,
+                       min_window=args.min_window, data_dir=args.data_dir, models_dir=args.models_dir,
+                       wait=args.wait, wait_timeout=args.wait_timeout)
+        lab = start_lab(plan, out=args.out, command=_argv(args))
+    console.print(boards_table(lab))
+    board = leaderboard_table(lab)
+    if board is not None:
+        console.print(board)
+    wall = lab.meta["attempts"][-1]["wall_s"]
+    alone = [s.wall_s for s in lab.states.values() if s.wall_s is not None]
+    if alone:
+        console.print(f"wall time {wall:.1f} s; per board (their processes, side by side): slowest {max(alone):.1f} s, "
+                      f"sum {sum(alone):.1f} s")
+    if not lab.complete:
+        console.print(f"[yellow]lab run incomplete; continue with: tinyperf run --resume {lab.dir}[/]")
+    console.print(f"lab results: [bold]{lab.dir}[/] (leaderboard.csv, one run directory per board)")
+    return 0 if lab.complete else 1
 
 
 def _argv(args: argparse.Namespace) -> list[str]:

@@ -8,13 +8,38 @@ the rest.
 
 from __future__ import annotations
 
+import re
+import sys
 from dataclasses import dataclass
-from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import EntryPoint, distributions
 from typing import Any, Generic, TypeVar
 
 from tinyperf.core.errors import TinyperfError
 
 T = TypeVar("T")
+
+#: sys.path -> group -> its entry points: reading every distribution's metadata costs tens of ms
+#: (hundreds of distributions beside TensorFlow), and one command asks several registries
+_SCANS: dict[tuple[str, ...], dict[str, list[EntryPoint]]] = {}
+
+
+def _group(group: str) -> list[EntryPoint]:
+    """Entry points of `group`, read once per sys.path (a path added later, e.g. by a test, is read anew)."""
+    key = tuple(sys.path)
+    scan = _SCANS.get(key)
+    if scan is None:
+        scan = {}
+        seen: set[str] = set()
+        for dist in distributions():  # as entry_points() does: the first distribution of a name on sys.path wins
+            name = re.sub(r"[-_.]+", "-", dist.metadata["Name"] or "").lower()
+            if name in seen:
+                continue
+            seen.add(name)
+            for ep in dist.entry_points:
+                scan.setdefault(ep.group, []).append(ep)
+        _SCANS.clear()  # only the current path matters
+        _SCANS[key] = scan
+    return scan.get(group, [])
 
 
 @dataclass(frozen=True)
@@ -34,14 +59,14 @@ class Registry(Generic[T]):
 
     def entries(self) -> dict[str, EntryPoint]:
         found: dict[str, EntryPoint] = {}
-        for ep in entry_points(group=self.group):
+        for ep in _group(self.group):
             found.setdefault(ep.name, ep)  # the first distribution wins; duplicates are reported by clashes()
         return dict(sorted(found.items()))
 
     def clashes(self) -> dict[str, list[str]]:
         """Names registered by more than one distribution: name -> the entry points' values."""
         seen: dict[str, list[str]] = {}
-        for ep in entry_points(group=self.group):
+        for ep in _group(self.group):
             seen.setdefault(ep.name, []).append(ep.value)
         return {n: v for n, v in seen.items() if len(set(v)) > 1}
 

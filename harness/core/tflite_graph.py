@@ -44,6 +44,7 @@ class Tensor:
     shape: tuple[int, ...]
     constant: bool  # data stored in the flatbuffer (weights, biases, shapes)
     scales: int  # quantization scales: 0 = not quantized, >1 = per channel
+    variable: bool = False  # state kept across invokes (e.g. an RNN's), written by the graph itself
 
     @property
     def elements(self) -> int:
@@ -99,7 +100,7 @@ def read_graph(path: Path | None = None, data: bytes | None = None) -> Graph:
         scales = len(t.quantization.scale) if t.quantization is not None and t.quantization.scale is not None else 0
         name = t.name.decode() if isinstance(t.name, bytes) else str(t.name)
         shape = tuple(int(d) for d in t.shape) if t.shape is not None else ()
-        tensors.append(Tensor(i, name, type_names.get(t.type, str(t.type)), shape, constant, scales))
+        tensors.append(Tensor(i, name, type_names.get(t.type, str(t.type)), shape, constant, scales, bool(t.isVariable)))
     ops = []
     for i, op in enumerate(sub.operators or []):
         code = model.operatorCodes[op.opcodeIndex]
@@ -118,6 +119,21 @@ def short(name: str, width: int = 40) -> str:
     """A tensor name fit for a one-line message (converters join whole op paths with ';')."""
     name = name.split(";")[0]
     return name if len(name) <= width else name[: width - 1] + "…"
+
+
+def missing_data(graph: Graph) -> str | None:
+    """An op input that nothing fills: not a constant, not a model input, made by no earlier op.
+
+    LiteRT refuses such a file at invoke ("lacks data"); TFLM would run it on whatever the arena
+    holds, so it is caught here, from the graph, for every TFLM path."""
+    filled = set(graph.inputs)
+    for op in graph.ops:
+        for i in op.inputs:
+            t = graph.tensor(i)
+            if t is not None and not (t.constant or t.variable or i in filled):
+                return f"op {op.index} {op.type} reads tensor '{short(t.name)}', which lacks data (no buffer, no producer)"
+        filled.update(op.outputs)
+    return None
 
 
 def float_input(graph: Graph, op: Op) -> bool:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from tinyperf.core.errors import ModelError
-from tinyperf.core.tflite_graph import read_graph, unsupported_by_micro
+from tinyperf.core.tflite_graph import missing_data, read_graph, unsupported_by_micro
 
 PACKAGE = "tflite-micro"
 #: arena offered when measuring: generous, so the allocator's report is the only limit
@@ -100,6 +100,10 @@ def load(path: Path, arena_size: int = MEASURE_ARENA, data: bytes | None = None)
 
     data = Path(path).read_bytes() if data is None else data
     graph = read_graph(path, data)
+    hole = missing_data(graph)
+    if hole:
+        raise ModelError(path, f"cannot run it: {hole}, so the file is corrupt",
+                         "re-download it (`tinyperf fetch models`) or re-convert it")
     with captured_fd2() as log:
         try:
             interpreter = runtime.Interpreter.from_bytes(data, arena_size=arena_size)

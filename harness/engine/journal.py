@@ -160,7 +160,7 @@ class Skipped(Record):
 
 @kind("warning")
 @dataclass(kw_only=True)
-class Warning(Record):  # noqa: A001 - the journal's word for it
+class WarningRecord(Record):
     """Something seen while measuring that a reader of the figures must know: an energy monitor
     falling behind, a device link that needed retries. `source` says who saw it."""
 
@@ -206,11 +206,8 @@ class Journal:
     def has_skip(self, workload: str, mode: str) -> bool:
         return any(r.workload == workload and r.mode == mode for r in self.of(Skipped))
 
-    def has_warning(self, workload: str, mode: str, message: str) -> bool:
-        return any(r.workload == workload and r.mode == mode and r.message == message for r in self.of(Warning))
-
     def warnings(self, workload: str, mode: str) -> list[str]:
-        return list(dict.fromkeys(r.message for r in self.of(Warning) if r.workload == workload and r.mode == mode))
+        return list(dict.fromkeys(r.message for r in self.of(WarningRecord) if r.workload == workload and r.mode == mode))
 
     def problem_summary(self) -> str | None:
         """One line for the reader: how many journal lines were skipped, and the first few."""

@@ -34,7 +34,7 @@ from tinyperf.engine.modes import WINDOW_HEADROOM, Calibration, run_accuracy, ru
 from tinyperf.engine.summary import RULES_WINDOWS
 from tinyperf.core.progress import run_progress
 from tinyperf.core.provenance import machine_metadata
-from tinyperf.engine.journal import JOURNAL, Journal, Record, Sample, Session, Skipped, Warning, Window
+from tinyperf.engine.journal import JOURNAL, Journal, Record, Sample, Session, Skipped, WarningRecord, Window
 from tinyperf.engine.output_formats import missing_outputs, write_outputs
 from tinyperf.engine.rundir import RUN_JSON, Run, RunLock, RunWriter, load_run, read_run_files
 from tinyperf.workloads.catalog import WORKLOADS, get_workload
@@ -243,7 +243,7 @@ class Terminated(KeyboardInterrupt):
 
 
 @contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
+def sigterm_as_interrupt() -> Iterator[None]:
     """SIGTERM (a kill, a CI timeout) ends the run as cleanly as Ctrl-C does."""
     def handler(signum, frame):
         raise Terminated
@@ -266,6 +266,8 @@ class Orchestrator:
         self.writer = writer
         self.journal = journal if journal is not None else Journal(writer.dir / JOURNAL)
         self.runner_cls = get_runner(plan.runner)
+        #: warnings already journalled: asked after every record, so a set, not a scan of the journal
+        self._warned = {(r.workload, r.mode, r.message) for r in self.journal.of(WarningRecord)}
         self.resolved = resolved if resolved is not None else resolve_inputs(plan, self.runner_cls)
 
     # -- the run -------------------------------------------------------------------------------
@@ -318,8 +320,10 @@ class Orchestrator:
         except Exception as exc:  # noqa: BLE001 - asking must never cost the run its figures
             seen = [f"the session's warnings could not be read ({exc})"]
         for message in seen:
-            if isinstance(message, str) and not self.journal.has_warning(wl, mode, message):
-                self._record(Warning(workload=wl, mode=mode, source=self.plan.runner, message=message))
+            key = (wl, mode, message)
+            if isinstance(message, str) and key not in self._warned:
+                self._warned.add(key)
+                self._record(WarningRecord(workload=wl, mode=mode, source=self.plan.runner, message=message))
 
     def run_workload(self, workload: Workload, progress: Progress) -> None:
         model, dataset = self.prepare(workload)
@@ -372,7 +376,7 @@ class Orchestrator:
     def execute(self) -> Run:
         status = "incomplete"
         try:
-            with _sigterm_as_interrupt(), run_progress() as progress:
+            with sigterm_as_interrupt(), run_progress() as progress:
                 for wl in self.plan.workloads:
                     self.run_workload(get_workload(wl), progress)
             status = "complete"
@@ -392,7 +396,7 @@ class Orchestrator:
         that says 'running' with no live writer, i.e. incomplete, which --resume finishes."""
         self.writer.close_journal()
         try:
-            with _sigterm_as_interrupt():
+            with sigterm_as_interrupt():
                 run = load_run(self.writer.dir, status=status)
                 write_outputs(run)
         except BaseException:
@@ -462,8 +466,15 @@ def start(plan: RunPlan, command: list[str] | None = None) -> Run:
     return Orchestrator(plan, writer, resolved=resolved).execute()
 
 
-def resume(directory: str | Path, command: list[str] | None = None) -> Run:
-    """Finish an interrupted run; a complete run whose outputs are missing gets them rebuilt."""
+#: runner options a resume may change: where the device is now (a board re-plugged as another port)
+RELOCATE_OPTIONS = ("port", "baud")
+
+
+def resume(directory: str | Path, command: list[str] | None = None, relocate: dict[str, Any] | None = None) -> Run:
+    """Finish an interrupted run; a complete run whose outputs are missing gets them rebuilt.
+
+    `relocate` gives the device's new port/baud (nothing that changes what is measured), recorded
+    with the resume command."""
     directory = Path(directory)
     read_run_files(directory)  # a clear line for a folder that is not a run, before any lock file is made
     lock = RunLock.acquire(directory)  # held until the run is written: a second --resume is refused here
@@ -480,12 +491,21 @@ def resume(directory: str | Path, command: list[str] | None = None) -> Run:
                           "them from the journal[/]")
             return rebuild_outputs(directory, lock)
         plan = RunPlan.from_config(existing.meta.get("config"), directory / RUN_JSON)
+        moved = {k: v for k, v in (relocate or {}).items() if k in RELOCATE_OPTIONS and v is not None
+                 and plan.runner_options.get(k) != v}
+        if moved:
+            plan.runner_options.update(moved)
+            get_runner(plan.runner).preflight(plan.runner_options)
         writer, journal = RunWriter.reopen(directory, lock)
     except BaseException:
         lock.release()
         raise
-    if command:
-        writer.meta.setdefault("resume_commands", []).append({"argv": shlex.join(command), "cwd": os.getcwd()})
+    if command or moved:
+        entry: dict[str, Any] = {"argv": shlex.join(command or []), "cwd": os.getcwd()}
+        if moved:
+            entry["relocated"] = moved  # the sessions' `describe` also records the port each used
+            writer.meta["config"] = asdict(plan)
+        writer.meta.setdefault("resume_commands", []).append(entry)
         writer.save_meta()
     if writer.journal.repaired_bytes:
         console.print(f"[yellow]{directory / JOURNAL}: its last line was cut short ({writer.journal.repaired_bytes} "

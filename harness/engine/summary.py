@@ -39,7 +39,7 @@ SUMMARY_COLUMNS = [
 ]
 
 #: RAM and flash of the model (tinyperf.core.memory): from run.json, or from the device where it reports them
-MEMORY_COLUMNS = ["model_flash_bytes", "arena_bytes", "arena_nonpersistent_bytes", "arena_persistent_bytes",
+MEMORY_COLUMNS = ["flash_bytes", "ram_bytes", "model_flash_bytes", "arena_bytes", "arena_nonpersistent_bytes", "arena_persistent_bytes",
                   "arena_method", "memory_note"]
 NO_DEVICE_MEMORY = "the device reports no memory figures and tinyperf has no model file to measure"
 
@@ -84,7 +84,18 @@ def _provenance(meta: dict[str, Any], workload: str, session: dict[str, Any]) ->
         "arithmetic": session.get("arithmetic"),
         "arithmetic_note": session.get("arithmetic_note"),
         **memory_of(wmeta, session),
+        **_firmware_columns(session),
     }
+
+
+def _firmware_columns(session: dict[str, Any]) -> dict[str, Any]:
+    """A self-describing board's timing statement and build (serial runner, tinyperf firmware)."""
+    if "firmware" not in session:
+        return {}
+    cols: dict[str, Any] = {"timing": session.get("timing")}
+    cols.update({f"firmware_{k}": v for k, v in session["firmware"].items()
+                 if not k.endswith("_bytes") and k != "timing"})
+    return cols
 
 
 def _latencies(path: Path | None, wrows: pd.DataFrame, problems: list[str]) -> np.ndarray | None:

@@ -14,17 +14,16 @@ import tempfile
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO
 
 Spawn = Callable[[IO[str]], subprocess.Popen]
 
 
 def worker_env() -> dict[str, str]:
-    """Quiet, deterministic TensorFlow that finds this package even when it is not installed."""
+    """Quiet, deterministic TensorFlow. The worker imports tinyperf as this process does (installed:
+    `harness/` is the package `tinyperf`, so it must never go on PYTHONPATH, where its modules
+    would become top-level ones and shadow the standard library's)."""
     env = dict(os.environ)
-    root = str(Path(__file__).resolve().parents[1])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
     env.update({
         "TF_CPP_MIN_LOG_LEVEL": "3",
         "TF_USE_LEGACY_KERAS": "1",  # tf.lite's Keras converter works on the tf_keras (Keras 2) models

@@ -170,6 +170,11 @@ def compare(paths: list[str | Path]) -> pd.DataFrame:
     return table
 
 
+def _same(column: pd.Series, value: Any) -> pd.Series:
+    """Equality where a missing value matches a missing value (NaN == NaN is False in pandas)."""
+    return column.isna() if value is None or (isinstance(value, float) and np.isnan(value)) else column == value
+
+
 def _int_or_none(v: Any) -> int | None:
     return None if v is None or pd.isna(v) else int(v)
 
@@ -181,15 +186,24 @@ def leaderboard_rows(runs: list[Run]) -> pd.DataFrame:
     perf = table[table["mode"].isin(["performance", "energy"])]
     acc = table[table["mode"] == "accuracy"]
     for _, p in perf.iterrows():
-        a = acc[(acc["workload"] == p["workload"]) & (acc["model_sha256"] == p["model_sha256"])
-                & (acc["runner"] == p["runner"]) & (acc["hostname"] == p["hostname"])]
+        # the same system's quality: a board runs its own firmware (no model sha256: missing equals missing),
+        # and two boards on one host are two systems (device)
+        a = acc[(acc["workload"] == p["workload"]) & _same(acc["model_sha256"], p["model_sha256"])
+                & (acc["runner"] == p["runner"]) & _same(acc["device"], p.get("device"))
+                & (acc["hostname"] == p["hostname"])]
         same_kernels = a[(a["kernels"] == p["kernels"]) & (a["threads"] == p["threads"])]
         a = same_kernels if len(same_kernels) else a  # --kernels X scores with X too: that is this system's quality
         quality = None
+        partial = ""
         sources = list(p["run_paths"])
         if len(a):
             best = a.iloc[0]
             quality = next((best[c] for c in reversed(scoring_columns()) if pd.notna(best.get(c))), None)
+            if quality is not None and best.get("complete") is not None and not pd.isna(best.get("complete")) \
+                    and not bool(best.get("complete")):
+                files = best.get("n_files")
+                partial = f" accuracy withheld: partial ({_int_or_none(files)} files)"  # never ranked as a result
+                quality = None
             sources += [path for path in a.iloc[0]["run_paths"] if path not in sources]
         has_power = pd.notna(p.get("energy_uj_per_inf"))
         out.append({
@@ -201,7 +215,7 @@ def leaderboard_rows(runs: list[Run]) -> pd.DataFrame:
             "HasPower": bool(has_power), "Power": p.get("energy_uj_per_inf") if has_power else None, "PowerUnit": "uJ/inf.",
             "HostProcessorModelName": p.get("cpu"), "InferenceFramework": p.get("backend"),
             "SoftwareNotes": f"kernels={p.get('kernels')} threads={p.get('threads')} valid={p.get('valid')}"
-                             + (" synthetic weights" if p.get("synthetic_weights") else ""),
+                             + (" synthetic weights" if p.get("synthetic_weights") else "") + partial,
             # RAM and flash on a microcontroller (tinyperf.core.memory); the published table has no such columns
             "ArenaBytes": _int_or_none(p.get("arena_bytes")), "FlashBytes": _int_or_none(p.get("model_flash_bytes")),
             "ArenaMethod": p.get("arena_method"),

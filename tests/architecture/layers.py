@@ -22,7 +22,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("fetch", ("tinyperf.fetch", "tinyperf.firmware")),
     ("engine", ("tinyperf.engine",)),
     ("outputs", ("tinyperf.outputs",)),
-    ("tools", ("tinyperf.quantize", "tinyperf.bench", "tinyperf.op_profile", "tinyperf.lab", "tinyperf.pytest_plugin")),
+    ("tools", ("tinyperf.quantize", "tinyperf.bench", "tinyperf.op_profile", "tinyperf.vela", "tinyperf.lab", "tinyperf.pytest_plugin")),
     ("cli", ("tinyperf.cli",)),
 ]
 

