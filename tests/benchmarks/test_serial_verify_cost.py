@@ -17,6 +17,7 @@ from tinyperf.outputs.results_txt import parse_results_txt
 from tests.benchmarks.test_serial_upload import BAUD, transcript_bytes
 from tests.device_runners.serial import helpers as H
 from tests.harness.cli_helpers import only_run_dir, tinyperf
+from tinyperf.outputs.results_txt import parse_results_txt
 
 
 @pytest.mark.slow
@@ -35,11 +36,11 @@ def test_kws01_accuracy_default_checks_versus_verify_never(models_dir, data_dir,
             run_dir = only_run_dir(out)
             tx, rx = transcript_bytes(run_dir / "serial-transcript.log")
             samples = pd.read_parquet(run_dir / "samples.parquet")
-            figures[verify] = (seconds, tx, rx, (run_dir / "kws01" / "results.txt").read_text(),
+            figures[verify] = (seconds, tx, rx, parse_results_txt((run_dir / "kws01" / "results.txt").read_text()),
                                list(samples.sort_values("file")["predicted"]))
     for verify, (seconds, tx, rx, result, _) in figures.items():
         print(f"\nkws01 accuracy, 1000 files, 115200 baud, --verify {verify}: {seconds:.1f} s, "
-              f"{tx:,} B sent, {rx:,} B received; {result.strip()}")
+              f"{tx:,} B sent, {rx:,} B received; {result}")
     print(f"default checks cost: x{figures['auto'][0] / figures['never'][0]:.2f} wall time")
     # the same figures; the lines' time prefix (when each run ended) differs by design
     assert parse_results_txt(figures["auto"][3]) == parse_results_txt(figures["never"][3])

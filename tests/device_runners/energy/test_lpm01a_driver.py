@@ -43,9 +43,9 @@ def rig(make_rig):
 def infer_window(clock: EmulatedClock, handle, n: int = N, us: int = US_PER_INFERENCE) -> tuple[int, int]:
     """What the DUT emulator does for `infer N W` in energy mode: timestamp, compute, timestamp."""
     t_start = clock.now_us()
-    handle.event_at(t_start)
+    handle.event_at(t_start)  # sends the samples up to it at once, which takes some wall time
     clock.advance_us(n * us)
-    t_end = clock.now_us()
+    t_end = t_start + n * us  # the DUT stamps the end at start + N x us, not at "now" (DutFirmware._infer)
     handle.event_at(t_end)
     return t_start, t_end
 
