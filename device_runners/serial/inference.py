@@ -12,8 +12,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-import numpy as np
-
 from tinyperf.device_runners.serial import parse as P
 from tinyperf.device_runners.serial.recovery import Channel, InputLost, LinkTrouble
 from tinyperf.device_runners.serial.replies import MAX_PROTOCOL_COUNT, WindowReply, confirmed, parse_window

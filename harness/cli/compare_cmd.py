@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 from tinyperf.core.argtypes import positive_int
 from tinyperf.core.console import console, err_console

@@ -13,7 +13,6 @@ import time
 import pandas as pd
 import pytest
 
-from tinyperf.outputs.results_txt import parse_results_txt
 from tests.benchmarks.test_serial_upload import BAUD, transcript_bytes
 from tests.device_runners.serial import helpers as H
 from tests.harness.cli_helpers import only_run_dir, tinyperf
