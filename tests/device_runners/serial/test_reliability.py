@@ -15,10 +15,9 @@ from tinyperf.device_runners.serial.transport import PortGone
 from tinyperf.core.errors import DeviceError
 from tests.device_runners.serial import helpers as H
 
-# commands the runner sends when a session opens: a sync marker, name x2, profile x2, timestamp x2, clock x2;
-# then per kws01 file: `db load` (10), 16 chunks (11-26), `db print` (27), `infer 1 0` (28), `results` (29) ...
-# command numbers of the first upload chunk and the first infer after a session opens (identity
-# queries, `clock`, the `tinyperf-info` self-description, `db load`)
+# commands the runner sends when a session opens: a sync marker, name x2, profile x2, timestamp x2, clock x2,
+# tinyperf-info;
+# then per kws01 file: `db load` (11), 16 chunks (12-27), `db print` (28), `infer 1 0` (29), `results` (30) ...
 FIRST_CHUNK, FIRST_INFER = 12, 29
 
 
