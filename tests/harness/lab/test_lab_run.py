@@ -51,7 +51,9 @@ def test_suite_across_four_boards_one_leaderboard(lab, tmp_path) -> None:
     board = pd.read_csv(d / "leaderboard.csv")
     assert sorted(board["LabBoard"]) == sorted(lab.ports)
     assert set(board["Model"]) == {"kws", "ad"}
-    assert board.groupby("Model")["Rank"].apply(sorted).to_dict() == {"ad": [1, 2], "kws": [1, 2]}
+    # the suite's short windows break the rules: every board is listed, none is ranked, each says why
+    assert board.groupby("Model").size().to_dict() == {"ad": 2, "kws": 2}
+    assert board["Rank"].isna().all() and board["Unranked"].str.contains("invalid").all()
     assert board.loc[board["Model"] == "kws", "Accuracy"].notna().all()
     assert set(board["Processor"]) == {"virtual M4"}
     assert "merged leaderboard" in proc.stdout
