@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import time
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -96,7 +97,35 @@ def invoke_error(path: Any, exc: Exception) -> ModelError:
                       "the file is corrupt: re-download it (`tinyperf fetch models`) or re-convert it")
 
 
-class LiteRTModel:
+class QuantizedIO:
+    """Input shape, dtype and (de)quantization from an interpreter's tensor details, for every
+    interpreter that describes tensors the TFLite way (LiteRT, TFLM); each says where its
+    quantization parameters are (`qparams`)."""
+
+    input: dict[str, Any]
+    output: dict[str, Any]
+    path: Path | None
+
+    def qparams(self, details: dict[str, Any]) -> tuple[float, int]:
+        raise NotImplementedError
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(int(d) for d in self.input["shape"])
+
+    @property
+    def input_dtype(self) -> str:
+        return np.dtype(self.input["dtype"]).name
+
+    def quantize_input(self, real: np.ndarray) -> np.ndarray:
+        scale, zero = self.qparams(self.input)
+        return quantize_real(real.reshape(self.input_shape), np.dtype(self.input["dtype"]), scale, zero, self.path)
+
+    def dequantize_output(self, raw: np.ndarray) -> np.ndarray:
+        return dequantize_raw(np.asarray(raw), *self.qparams(self.output))
+
+
+class LiteRTModel(QuantizedIO):
     """A loaded interpreter plus the quantization that maps real values in and out of it."""
 
     def __init__(self, path, kernels: str = "reference", threads: int | None = 1, delegates: list | None = None):
@@ -120,20 +149,9 @@ class LiteRTModel:
         self.input, self.output = ins[0], outs[0]
         self.kernels, self.threads, self.path = kernels, threads, path
 
-    @property
-    def input_shape(self) -> tuple[int, ...]:
-        return tuple(int(d) for d in self.input["shape"])
-
-    @property
-    def input_dtype(self) -> str:
-        return np.dtype(self.input["dtype"]).name
-
-    def quantize_input(self, real: np.ndarray) -> np.ndarray:
-        scale, zero = self.input["quantization"]
-        return quantize_real(real.reshape(self.input_shape), np.dtype(self.input["dtype"]), scale, zero, self.path)
-
-    def dequantize_output(self, raw: np.ndarray) -> np.ndarray:
-        return dequantize_raw(raw, *self.output["quantization"])
+    def qparams(self, details: dict[str, Any]) -> tuple[float, int]:
+        scale, zero = details["quantization"]
+        return float(scale), int(zero)
 
     def set_input(self, tensor: np.ndarray) -> None:
         self.interpreter.set_tensor(self.input["index"], tensor)

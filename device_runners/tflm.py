@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from tinyperf.device_runners.base import Inference, Runner, RunnerConfig
-from tinyperf.device_runners.host import dequantize_raw, quantize_real
+from tinyperf.device_runners.host import QuantizedIO
 from tinyperf.core import memory, tflm
 from tinyperf.core.errors import ModelError
 from tinyperf.core.provenance import cpu_model
@@ -43,7 +43,7 @@ def refusal(config: RunnerConfig) -> ModelError | None:
     return None
 
 
-class TflmModel:
+class TflmModel(QuantizedIO):
     """A TFLM interpreter plus the quantization that maps real values in and out of it."""
 
     def __init__(self, path: Path):
@@ -56,28 +56,12 @@ class TflmModel:
         self.input = self.interpreter.get_input_details(0)
         self.output = self.interpreter.get_output_details(0)
 
-    @staticmethod
-    def _qparams(details: dict[str, Any]) -> tuple[float, int]:
+    def qparams(self, details: dict[str, Any]) -> tuple[float, int]:
         q = details.get("quantization_parameters") or {}
         scales, zeros = q.get("scales"), q.get("zero_points")
         if scales is None or len(scales) == 0:
             return 0.0, 0
         return float(scales[0]), int(zeros[0]) if zeros is not None and len(zeros) else 0
-
-    @property
-    def input_shape(self) -> tuple[int, ...]:
-        return tuple(int(d) for d in self.input["shape"])
-
-    @property
-    def input_dtype(self) -> str:
-        return np.dtype(self.input["dtype"]).name
-
-    def quantize_input(self, real: np.ndarray) -> np.ndarray:
-        scale, zero = self._qparams(self.input)
-        return quantize_real(real.reshape(self.input_shape), np.dtype(self.input["dtype"]), scale, zero, self.path)
-
-    def dequantize_output(self, raw: np.ndarray) -> np.ndarray:
-        return dequantize_raw(np.asarray(raw), *self._qparams(self.output))
 
     def run(self, tensor: np.ndarray) -> np.ndarray:
         """One inference on `tensor` (the quantized input): its raw output."""
